@@ -1,0 +1,145 @@
+/**
+ * WaitGroupError and its codes (SPEC §5). Go panics become errors with a
+ * stable `code` and Go's message; every error is created fresh at its throw.
+ *
+ * @module
+ */
+
+import { MAX_COUNTER } from './state.js';
+
+/** The codes a {@link WaitGroupError} can carry (SPEC §5). */
+export type WaitGroupErrorCode =
+  | 'ERR_WAITGROUP_NEGATIVE_COUNTER'
+  | 'ERR_WAITGROUP_COUNTER_OVERFLOW'
+  | 'ERR_WAITGROUP_MISUSE'
+  | 'ERR_WAITGROUP_REUSED'
+  | 'ERR_WAITGROUP_DEADLOCK'
+  | 'ERR_WAITGROUP_CANNOT_BLOCK'
+  | 'ERR_WAITGROUP_NOT_SHARED'
+  | 'ERR_WAITGROUP_NO_SHARED_MEMORY';
+
+/**
+ * WaitGroupError reports a misuse of a WaitGroup, or a state in which the
+ * requested operation cannot run. `code` is stable; the message starts with
+ * Go's panic text where Go has one, and then says what to do.
+ */
+export class WaitGroupError extends Error {
+  /** The stable code of this error, one of SPEC §5. */
+  readonly code: WaitGroupErrorCode;
+
+  /**
+   * @param code - the error's code
+   * @param message - what was wrong and what to do
+   */
+  constructor(code: WaitGroupErrorCode, message: string) {
+    super(message);
+    this.code = code;
+  }
+
+  static {
+    // On the prototype, not the instance, so that error objects stay small.
+    Object.defineProperty(WaitGroupError.prototype, 'name', {
+      value: 'WaitGroupError',
+      writable: true,
+      configurable: true,
+      enumerable: false,
+    });
+  }
+}
+
+/** S3: an add that would take the counter below zero. */
+export function negativeCounter(counter: number, delta: number): WaitGroupError {
+  return new WaitGroupError(
+    'ERR_WAITGROUP_NEGATIVE_COUNTER',
+    `sync: negative WaitGroup counter (counter ${counter}, delta ${delta}); ` +
+      'call done() once per unit added, and add() before starting the work it counts',
+  );
+}
+
+/** S3: an add that would take the counter above 2^31 − 1. */
+export function counterOverflow(counter: number, delta: number): WaitGroupError {
+  return new WaitGroupError(
+    'ERR_WAITGROUP_COUNTER_OVERFLOW',
+    `awaitgroup: counter would exceed ${MAX_COUNTER} (counter ${counter}, delta ${delta}); ` +
+      'the group is unchanged: add less, or split the work over several groups',
+  );
+}
+
+/** S4: a positive add from counter 0 while waiters are still registered. */
+export function misuse(): WaitGroupError {
+  return new WaitGroupError(
+    'ERR_WAITGROUP_MISUSE',
+    'sync: WaitGroup misuse: Add called concurrently with Wait; ' +
+      'start a new round with add() only after every earlier wait() has settled',
+  );
+}
+
+/** S8: a released waiter found the group already in use again. */
+export function reused(): WaitGroupError {
+  return new WaitGroupError(
+    'ERR_WAITGROUP_REUSED',
+    'sync: WaitGroup is reused before previous Wait has returned; ' +
+      'wait until every earlier wait() has settled (aborted ones included) before add() starts a new round',
+  );
+}
+
+/** S10: waitSync on a local group that nothing on another thread can release. */
+export function deadlock(): WaitGroupError {
+  return new WaitGroupError(
+    'ERR_WAITGROUP_DEADLOCK',
+    'awaitgroup: waitSync on a local WaitGroup would block forever: ' +
+      'only this thread can call done(), and it would be blocked; use await wg.wait(), ' +
+      'or a shared group (new WaitGroup({ shared: true })) released by workers',
+  );
+}
+
+/** S10: the calling agent may not block (a browser's main thread). */
+export function cannotBlock(): WaitGroupError {
+  return new WaitGroupError(
+    'ERR_WAITGROUP_CANNOT_BLOCK',
+    'awaitgroup: this thread may not block (Atomics.wait is not allowed here, as on a ' +
+      "browser's main thread); use await wg.wait() instead of waitSync()",
+  );
+}
+
+/** S14: `handle` of a local group. */
+export function notShared(): WaitGroupError {
+  return new WaitGroupError(
+    'ERR_WAITGROUP_NOT_SHARED',
+    'awaitgroup: this WaitGroup is local and has no handle; ' +
+      'create it with new WaitGroup({ shared: true }) to share it',
+  );
+}
+
+/** S14: `{ shared: true }` where SharedArrayBuffer does not exist. */
+export function noSharedMemory(): WaitGroupError {
+  return new WaitGroupError(
+    'ERR_WAITGROUP_NO_SHARED_MEMORY',
+    'awaitgroup: SharedArrayBuffer is not available, so a shared WaitGroup cannot be created; ' +
+      'in a browser, serve the page cross-origin isolated with the headers ' +
+      'Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp. ' +
+      'A local WaitGroup (new WaitGroup()) works everywhere',
+  );
+}
+
+/** describe renders a bad argument for an error message: its value and its type. */
+export function describe(value: unknown): string {
+  let text: string;
+  switch (typeof value) {
+    case 'string':
+      text = JSON.stringify(value);
+      break;
+    case 'bigint':
+      text = `${value}n`;
+      break;
+    case 'function':
+      text = value.name ? `function ${value.name}` : 'function';
+      break;
+    case 'object':
+      text = value === null ? 'null' : Object.prototype.toString.call(value);
+      break;
+    default:
+      text = String(value);
+  }
+  return `${text} (${value === null ? 'null' : typeof value})`;
+}

@@ -1,0 +1,22 @@
+/**
+ * awaitgroup: Go's sync.WaitGroup for the JavaScript event loop.
+ *
+ * ```ts
+ * import { WaitGroup } from 'awaitgroup';
+ *
+ * const wg = new WaitGroup();
+ * for (const url of urls) wg.go(() => fetch(url));
+ * await wg.wait();
+ * ```
+ *
+ * @module
+ */
+
+export { WaitGroupError, type WaitGroupErrorCode } from './errors.js';
+export type { WaitGroupHandle } from './shared-memory.js';
+export {
+  WaitGroup,
+  type WaitGroupOptions,
+  type WaitOptions,
+  type WaitSyncOptions,
+} from './waitgroup.js';

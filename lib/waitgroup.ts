@@ -1,0 +1,455 @@
+/**
+ * WaitGroup: Go's sync.WaitGroup algorithm, written once against a
+ * {@link StateCell} (where the word lives) and a {@link Semaphore} (where
+ * waiters park). A local group and a shared group differ only in those two.
+ *
+ * @module
+ */
+
+import { AtomicsSemaphore } from './atomics-semaphore.js';
+import { LocalCell, SharedCell, type StateCell } from './cell.js';
+import { counterOverflow, describe, misuse, negativeCounter, notShared, reused } from './errors.js';
+import { LocalSemaphore } from './local-semaphore.js';
+import type { Acquirer, Semaphore } from './semaphore.js';
+import {
+  allocateHandle,
+  BYTE_LENGTH,
+  validateHandle,
+  viewsOf,
+  type WaitGroupHandle,
+} from './shared-memory.js';
+import {
+  AddOutcome,
+  COUNTER_MINUS_ONE,
+  COUNTER_ONE,
+  classifyAdd,
+  counterDelta,
+  counterOf,
+  EMPTY_WORD,
+  isRegistered,
+  WAITER_MASK,
+  waitersOf,
+} from './state.js';
+
+/** Options of the {@link WaitGroup} constructor. */
+export interface WaitGroupOptions {
+  /** Put the group in a fresh `SharedArrayBuffer`, so that workers can attach to it (S1). */
+  readonly shared?: boolean | undefined;
+}
+
+/** Options of {@link WaitGroup.wait}. */
+export interface WaitOptions {
+  /** Abort the wait: it rejects with `signal.reason` and deregisters (S9). */
+  readonly signal?: AbortSignal | undefined;
+}
+
+/** Options of {@link WaitGroup.waitSync}. */
+export interface WaitSyncOptions {
+  /** Give up after this many milliseconds with a `TimeoutError` (S10). Default: no limit. */
+  readonly timeout?: number | undefined;
+}
+
+/** The promise `wait()` returns when there is nothing to wait for: settled, shared, free. */
+const RESOLVED: Promise<void> = Promise.resolve();
+
+/** The handle that {@link WaitGroup.from} passes to the constructor it calls. */
+let attaching: WaitGroupHandle | undefined;
+
+/**
+ * WaitSide is the wait half of Go's algorithm over one cell, which the
+ * semaphore calls back into (PROTOCOL.md W9–W11 and X1–X2).
+ */
+class WaitSide implements Acquirer {
+  readonly #cell: StateCell;
+
+  constructor(cell: StateCell) {
+    this.#cell = cell;
+  }
+
+  resumed(): void {
+    // Go: if *statep != 0 { panic("sync: WaitGroup is reused ...") }
+    if (this.#cell.load() !== EMPTY_WORD) throw reused();
+  }
+
+  withdraw(): boolean {
+    const cell = this.#cell;
+    for (;;) {
+      const word = cell.load(); // X1
+      // X2: a compare-and-swap from the value read, never a blind subtraction,
+      // and only while counter > 0 and waiters > 0: once the release has reset
+      // the word, the waiter's token is on its way and the wait must take it.
+      if (!isRegistered(word)) return false;
+      if (cell.compareAndSwap(word, word - 1n)) return true;
+    }
+  }
+}
+
+function badOptions(method: string, what: string, value: unknown): TypeError {
+  return new TypeError(`${method}: ${what}, got ${describe(value)}`);
+}
+
+/**
+ * A WaitGroup waits for a collection of tasks to finish. The code that starts
+ * the tasks calls {@link add} to set how many there are; each task calls
+ * {@link done} when it finishes; {@link wait} returns a promise that resolves
+ * once all of them have. It is Go's `sync.WaitGroup`, with the same counter,
+ * the same checks and the same messages, for the event loop.
+ *
+ * A group is local (the default: its state is held by the instance) or
+ * shared (its state is 16 bytes of a `SharedArrayBuffer`, so the main thread
+ * and workers that attached with {@link WaitGroup.from} use one group).
+ *
+ * The `done()` that brings the counter to zero happens before every `wait()`
+ * it releases resolves.
+ *
+ * @example
+ * ```ts
+ * const wg = new WaitGroup();
+ * for (const url of urls) wg.go(() => fetch(url));
+ * await wg.wait();
+ * ```
+ */
+export class WaitGroup implements AsyncDisposable {
+  /** How many bytes of a `SharedArrayBuffer` a shared group occupies (SPEC §2). */
+  static readonly BYTE_LENGTH: 16 = BYTE_LENGTH;
+
+  readonly #cell: StateCell;
+  readonly #semaphore: Semaphore;
+  readonly #handle: WaitGroupHandle | undefined;
+  #onFulfilled: (<T>(value: T) => T) | undefined;
+  #onRejected: ((reason: unknown) => never) | undefined;
+
+  /**
+   * Creates an empty group: counter 0, no waiters (S1). With
+   * `{ shared: true }` the group lives in a fresh 16-byte `SharedArrayBuffer`
+   * and {@link handle} names it for workers.
+   *
+   * @throws {TypeError} if `options` is not an object or `shared` is not a boolean.
+   * @throws {WaitGroupError} ERR_WAITGROUP_NO_SHARED_MEMORY if `shared` is
+   *   requested where `SharedArrayBuffer` does not exist (S14).
+   */
+  constructor(options?: WaitGroupOptions) {
+    let handle = attaching;
+    attaching = undefined;
+    if (handle === undefined && options !== undefined) {
+      if (typeof options !== 'object' || options === null) {
+        throw badOptions(
+          'new WaitGroup',
+          'options must be an object like { shared: true }',
+          options,
+        );
+      }
+      const { shared } = options;
+      if (shared !== undefined && typeof shared !== 'boolean') {
+        throw badOptions('new WaitGroup', 'options.shared must be a boolean', shared);
+      }
+      if (shared) handle = allocateHandle();
+    }
+    this.#handle = handle;
+    if (handle === undefined) {
+      this.#cell = new LocalCell();
+      this.#semaphore = new LocalSemaphore(new WaitSide(this.#cell));
+    } else {
+      const { words, tokens } = viewsOf(handle);
+      this.#cell = new SharedCell(words, 0);
+      this.#semaphore = new AtomicsSemaphore(new WaitSide(this.#cell), tokens);
+    }
+  }
+
+  /**
+   * from attaches to the shared group that `handle` names (S14). Any number
+   * of instances, in any agents, attached to the same bytes are one group.
+   * Sixteen zero bytes are an empty group, ready to use.
+   *
+   * @param handle - `wg.handle` of a shared group (it can be `postMessage`d),
+   *   or `{ buffer, byteOffset }` naming 16 bytes of your own `SharedArrayBuffer`
+   * @throws {TypeError} if `handle` is not an object or `buffer` is not a `SharedArrayBuffer`.
+   * @throws {RangeError} if `byteOffset` is not an integer ≥ 0, not a multiple
+   *   of 8, or leaves fewer than 16 bytes.
+   * @example
+   * ```ts
+   * // in a worker
+   * const wg = WaitGroup.from(workerData.handle);
+   * try { work(); } finally { wg.done(); }
+   * ```
+   */
+  static from(handle: WaitGroupHandle): WaitGroup {
+    attaching = validateHandle(handle);
+    try {
+      return new WaitGroup();
+    } finally {
+      attaching = undefined;
+    }
+  }
+
+  /** shared reports whether the group lives in shared memory. */
+  get shared(): boolean {
+    return this.#handle !== undefined;
+  }
+
+  /**
+   * handle names the group's shared memory: pass it to a worker (it is
+   * structured-cloneable) and attach there with {@link WaitGroup.from} (S14).
+   *
+   * @throws {WaitGroupError} ERR_WAITGROUP_NOT_SHARED on a local group.
+   */
+  get handle(): WaitGroupHandle {
+    if (this.#handle === undefined) throw notShared();
+    return this.#handle;
+  }
+
+  /** counter is the number of tasks not yet done, read from the current word (S13). */
+  get counter(): number {
+    return counterOf(this.#cell.load());
+  }
+
+  /** waiters is the number of registered waits not yet released, from the current word (S13). */
+  get waiters(): number {
+    return waitersOf(this.#cell.load());
+  }
+
+  /**
+   * add adds `delta`, which may be negative, to the counter. If the counter
+   * becomes zero, every pending {@link wait} is released (S5). If the counter
+   * would go negative or above 2^31 − 1, add throws and the group is
+   * unchanged (S3: Go applies the add and panics; this refuses it).
+   *
+   * Calls with a positive delta that start from zero must happen before the
+   * {@link wait} they are meant for; reuse the group only after every earlier
+   * wait has settled (S4, S8).
+   *
+   * @param delta - a safe integer; default 1
+   * @throws {TypeError} if `delta` is not a safe integer (S2).
+   * @throws {WaitGroupError} ERR_WAITGROUP_NEGATIVE_COUNTER,
+   *   ERR_WAITGROUP_COUNTER_OVERFLOW or ERR_WAITGROUP_MISUSE.
+   * @example
+   * ```ts
+   * wg.add(3);
+   * ```
+   */
+  add(delta = 1): void {
+    if (!Number.isSafeInteger(delta)) {
+      throw new TypeError(
+        `add: delta must be a safe integer, got ${describe(delta)}; ` +
+          'pass a whole number such as 1 (the default) or -1',
+      );
+    }
+    // A constant delta keeps the inlined #add on machine integers (SPEC §7).
+    if (delta === 1) this.#add(COUNTER_ONE);
+    else this.#add(counterDelta(delta));
+  }
+
+  /**
+   * done decrements the counter by one: `add(-1)` (S6). Call it once for
+   * every unit added, when that task has finished.
+   *
+   * @throws {WaitGroupError} ERR_WAITGROUP_NEGATIVE_COUNTER if the counter is 0.
+   */
+  done(): void {
+    this.#add(COUNTER_MINUS_ONE);
+  }
+
+  /**
+   * #add is Go's Add over the word (PROTOCOL.md A1–A7): a compare-and-swap
+   * loop in which a refused add writes nothing, and the add that brings the
+   * counter to zero resets the whole word, waiters included, in the same
+   * compare-and-swap, then releases the waiters it read.
+   */
+  #add(delta: bigint): void {
+    const cell = this.#cell;
+    for (;;) {
+      const word = cell.load(); // A1
+      const next = word + delta;
+      switch (classifyAdd(word, delta, next)) {
+        case AddOutcome.Update: // A5
+          if (cell.compareAndSwap(word, next)) return;
+          continue;
+        case AddOutcome.Release: // A6: next is the waiter count here
+          if (!cell.compareAndSwap(word, EMPTY_WORD)) continue;
+          this.#semaphore.release(Number(next)); // A7
+          return;
+        case AddOutcome.Negative: // A2
+          throw negativeCounter(counterOf(word), Number(delta / COUNTER_ONE));
+        case AddOutcome.Overflow: // A3
+          throw counterOverflow(counterOf(word), Number(delta / COUNTER_ONE));
+        default: // A4
+          throw misuse();
+      }
+    }
+  }
+
+  /**
+   * wait returns a promise that resolves once the counter is zero (S7). If it
+   * is zero already, the promise is already resolved and nothing is
+   * registered. Otherwise the wait registers as a waiter and resolves when
+   * the `done()` that brings the counter to zero releases it, in the order
+   * the waits were made (S5).
+   *
+   * It never throws: a bad option, an aborted signal (S9) and reuse of the
+   * group before the wait has resumed (S8, ERR_WAITGROUP_REUSED) reject the
+   * promise. Waits without a signal may share one promise object.
+   *
+   * @param options - `signal` aborts the wait: it rejects with
+   *   `signal.reason` and deregisters; an abort after the release is ignored.
+   * @example
+   * ```ts
+   * await wg.wait({ signal: AbortSignal.timeout(5_000) });
+   * ```
+   */
+  wait(options?: WaitOptions): Promise<void> {
+    let signal: AbortSignal | undefined;
+    if (options !== undefined) {
+      if (typeof options !== 'object' || options === null) {
+        return Promise.reject(
+          badOptions('wait', 'options must be an object like { signal }', options),
+        );
+      }
+      signal = options.signal;
+      if (signal !== undefined) {
+        if (!isAbortSignal(signal)) {
+          return Promise.reject(
+            badOptions('wait', 'options.signal must be an AbortSignal', signal),
+          );
+        }
+        if (signal.aborted) return Promise.reject(signal.reason);
+      }
+    }
+    let registered: Promise<void> | true;
+    try {
+      registered = this.#register();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return registered === true ? this.#semaphore.acquire(signal) : registered;
+  }
+
+  /**
+   * waitSync blocks the calling thread until the counter is zero (S10). It
+   * returns at once if the counter is zero. On a shared group it blocks in
+   * `Atomics.wait` until released, or until `timeout` ms have passed: then it
+   * deregisters and throws a `DOMException` named `TimeoutError`.
+   *
+   * @throws {WaitGroupError} ERR_WAITGROUP_DEADLOCK on a local group with a
+   *   counter above zero (nothing could release it); ERR_WAITGROUP_CANNOT_BLOCK
+   *   where the thread may not block (a browser's main thread);
+   *   ERR_WAITGROUP_REUSED as {@link wait} rejects.
+   * @throws {TypeError} if `timeout` is not a number ≥ 0.
+   * @example
+   * ```ts
+   * // in a worker
+   * wg.waitSync({ timeout: 1_000 });
+   * ```
+   */
+  waitSync(options?: WaitSyncOptions): void {
+    let timeout = Number.POSITIVE_INFINITY;
+    if (options !== undefined) {
+      if (typeof options !== 'object' || options === null) {
+        throw badOptions('waitSync', 'options must be an object like { timeout: 1000 }', options);
+      }
+      if (options.timeout !== undefined) {
+        timeout = options.timeout;
+        if (typeof timeout !== 'number' || Number.isNaN(timeout) || timeout < 0) {
+          throw badOptions(
+            'waitSync',
+            'options.timeout must be a number of milliseconds >= 0 (Infinity for none)',
+            timeout,
+          );
+        }
+      }
+    }
+    if (this.#register(true) === true) this.#semaphore.acquireSync(timeout);
+  }
+
+  /**
+   * #register is Go's Wait up to the park (PROTOCOL.md W1–W3): it returns the
+   * settled promise if the counter is zero, and true once it has registered
+   * one more waiter. A blocking waiter first asks the semaphore whether this
+   * thread may block at all, so that a refusal registers nothing.
+   */
+  #register(blocking = false): Promise<void> | true {
+    const cell = this.#cell;
+    for (;;) {
+      const word = cell.load(); // W1
+      if (word < COUNTER_ONE) return RESOLVED; // W2: counter is 0
+      if (blocking) this.#semaphore.assertCanBlock();
+      if ((word & WAITER_MASK) === WAITER_MASK) {
+        throw new RangeError(
+          'wait: the group already has 4294967295 waiters registered, the most its word can count',
+        );
+      }
+      if (cell.compareAndSwap(word, word + 1n)) return true; // W3
+    }
+  }
+
+  /**
+   * go adds 1 to the counter, calls `fn` at once (as `Promise.try` does) and
+   * returns a promise of its result; `done()` runs exactly once when that
+   * result settles, fulfilled or rejected, a synchronous throw included
+   * (S11). Task errors are the returned promise's to report: `wait()` does
+   * not collect them.
+   *
+   * @param fn - the task
+   * @throws {TypeError} if `fn` is not a function; nothing is added.
+   * @throws {WaitGroupError} ERR_WAITGROUP_COUNTER_OVERFLOW; `fn` is not called.
+   * @example
+   * ```ts
+   * const body = await wg.go(() => fetch(url).then((r) => r.text()));
+   * ```
+   */
+  go<T>(fn: () => T | PromiseLike<T>): Promise<Awaited<T>> {
+    if (typeof fn !== 'function') {
+      throw new TypeError(`go: fn must be a function, got ${describe(fn)}; nothing was added`);
+    }
+    this.#add(COUNTER_ONE);
+    let result: T | PromiseLike<T>;
+    try {
+      result = fn();
+    } catch (error) {
+      this.done();
+      return Promise.reject(error);
+    }
+    this.#onFulfilled ??= (value) => {
+      this.done();
+      return value;
+    };
+    this.#onRejected ??= (reason) => {
+      this.done();
+      throw reason;
+    };
+    return Promise.resolve(result).then(this.#onFulfilled, this.#onRejected) as Promise<Awaited<T>>;
+  }
+
+  /** `await using wg = new WaitGroup()` waits for the group when the scope ends (S12). */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.wait();
+  }
+
+  get [Symbol.toStringTag](): string {
+    return 'WaitGroup';
+  }
+
+  /** How Node's `util.inspect` shows a group (S13): its counter, waiters and home. */
+  [Symbol.for('nodejs.util.inspect.custom')](
+    _depth: number,
+    options: { stylize?: (text: string, style: string) => string },
+  ): string {
+    const word = this.#cell.load();
+    const style = options?.stylize ?? ((text: string) => text);
+    return (
+      `WaitGroup { counter: ${style(String(counterOf(word)), 'number')}, ` +
+      `waiters: ${style(String(waitersOf(word)), 'number')}, ` +
+      `shared: ${style(String(this.shared), 'boolean')} }`
+    );
+  }
+}
+
+/** isAbortSignal tells an `AbortSignal`, of this realm or another, by its shape. */
+function isAbortSignal(value: unknown): value is AbortSignal {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as AbortSignal).aborted === 'boolean' &&
+    typeof (value as AbortSignal).addEventListener === 'function' &&
+    typeof (value as AbortSignal).removeEventListener === 'function'
+  );
+}
