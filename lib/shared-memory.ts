@@ -95,10 +95,13 @@ export function validateHandle(handle: unknown): WaitGroupHandle {
     );
   }
   if (byteOffset + BYTE_LENGTH > buffer.byteLength) {
+    const fix =
+      buffer.byteLength >= BYTE_LENGTH
+        ? `use a byteOffset <= ${buffer.byteLength - BYTE_LENGTH} or a buffer of at least ${byteOffset + BYTE_LENGTH} bytes`
+        : `use a buffer of at least ${byteOffset + BYTE_LENGTH} bytes`;
     throw new RangeError(
       `WaitGroup.from: a group needs ${BYTE_LENGTH} bytes at byteOffset ${byteOffset}, but the ` +
-        `buffer has ${buffer.byteLength}; use a byteOffset <= ${buffer.byteLength - BYTE_LENGTH} ` +
-        `or a buffer of at least ${byteOffset + BYTE_LENGTH} bytes`,
+        `buffer has ${buffer.byteLength}; ${fix}`,
     );
   }
   return Object.freeze({ buffer, byteOffset });
