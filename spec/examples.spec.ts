@@ -1,0 +1,187 @@
+/**
+ * The examples are what users copy, and the README quotes them (STYLE.md 8):
+ * each one is run here as a child process, the way a user runs it, and its
+ * output and exit code are checked.
+ */
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { expect } from 'chai';
+
+/** How long a child may run before the hang guard kills it. */
+const HANG_GUARD_MS = 30_000;
+
+interface Outcome {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+const running = new Set<ChildProcess>();
+
+/** run runs dist/examples/`name`.js with `args`, stdio piped, and resolves when it exits. */
+function run(name: string, args: readonly string[] = []): Promise<Outcome> {
+  const file = fileURLToPath(new URL(`../examples/${name}.js`, import.meta.url));
+  const child = spawn(process.execPath, ['--enable-source-maps', file, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  running.add(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk;
+  });
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+  });
+  const guard = setTimeout(() => child.kill('SIGKILL'), HANG_GUARD_MS);
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(guard);
+      running.delete(child);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+/** expectSuccess asserts exit code 0 and an empty stderr, showing the output if not. */
+function expectSuccess(outcome: Outcome): void {
+  const shown = `stdout:\n${outcome.stdout}\nstderr:\n${outcome.stderr}`;
+  expect(outcome.signal, shown).to.equal(null);
+  expect(outcome.code, shown).to.equal(0);
+  expect(outcome.stderr, shown).to.equal('');
+}
+
+/** numberAfter returns the first number that follows `label` in `text`. */
+function numberAfter(text: string, label: RegExp): number {
+  const match = new RegExp(`${label.source}\\s*(\\d+)`, 'm').exec(text);
+  expect(match, `${label} in\n${text}`).to.not.equal(null);
+  return Number(match?.[1]);
+}
+
+describe('examples', function () {
+  this.timeout(HANG_GUARD_MS + 5_000);
+
+  afterEach(() => {
+    for (const child of running) child.kill('SIGKILL');
+    running.clear();
+  });
+
+  describe('fetch-fanout', () => {
+    it('answers 300 requests by default, 5 of them with a 500, all before wait() resolves', async () => {
+      const outcome = await run('fetch-fanout');
+      expectSuccess(outcome);
+      const { stdout } = outcome;
+      expect(stdout).to.match(/^300 requests in \d+\.\d\d s \(\d+ requests\/s\)$/m);
+      expect(numberAfter(stdout, /^ {2}ok/)).to.equal(295);
+      expect(numberAfter(stdout, /^ {2}failed/)).to.equal(5);
+      expect(stdout).to.include('(HTTP 500: 5, network: 0)');
+      expect(numberAfter(stdout, /^ {2}served/)).to.equal(300);
+    });
+
+    it('prints plain lines, never \\r, when stdout is not a TTY', async () => {
+      const outcome = await run('fetch-fanout', ['--requests', '20']);
+      expectSuccess(outcome);
+      expect(outcome.stdout).to.not.include('\r');
+      expect(outcome.stdout).to.not.include('\x1b');
+    });
+
+    it('takes --requests and --max-delay; --progress off prints only the summary', async () => {
+      const outcome = await run('fetch-fanout', [
+        '--requests',
+        '61',
+        '--max-delay',
+        '0',
+        '--progress',
+        'off',
+      ]);
+      expectSuccess(outcome);
+      const lines = outcome.stdout.trimEnd().split('\n');
+      expect(lines).to.have.length(4);
+      expect(lines[0]).to.match(/^61 requests in /);
+      // /flaky fails requests 2, 62, 122, … (i % 60 === 2): of 0–60, only request 2.
+      expect(numberAfter(outcome.stdout, /^ {2}ok/)).to.equal(60);
+      expect(numberAfter(outcome.stdout, /^ {2}failed/)).to.equal(1);
+      expect(numberAfter(outcome.stdout, /^ {2}served/)).to.equal(61);
+    });
+
+    it('--progress tty draws one line over itself and clears it before the summary', async () => {
+      const outcome = await run('fetch-fanout', ['--requests', '30', '--progress', 'tty']);
+      expectSuccess(outcome);
+      const clear = '\r\x1b[2K';
+      const { stdout } = outcome;
+      expect(stdout.startsWith(`${clear}0/30 done, 30 in flight, 0 failed`), stdout).to.equal(true);
+      const summary = stdout.slice(stdout.lastIndexOf(clear) + clear.length);
+      expect(summary).to.match(/^30 requests in /);
+      expect(summary).to.not.include('\r');
+      expect(stdout.slice(0, stdout.lastIndexOf(clear))).to.not.include('\n');
+    });
+
+    for (const [args, message] of [
+      [['--requests', 'abc'], '--requests must be a whole number from 1 to 10000, got "abc"'],
+      [['--requests', '0'], '--requests must be a whole number from 1 to 10000, got "0"'],
+      [['--requests', '1.5'], '--requests must be a whole number from 1 to 10000, got "1.5"'],
+      [['--max-delay=-1'], '--max-delay must be a whole number from 0 to 2000, got "-1"'],
+      [['--max-delay', '5000'], '--max-delay must be a whole number from 0 to 2000, got "5000"'],
+      [['--progress', 'fancy'], '--progress must be auto, tty, plain or off, got "fancy"'],
+      [['--bogus'], "Unknown option '--bogus'"],
+    ] as const) {
+      it(`refuses ${args.join(' ')} with exit code 2 and says why`, async () => {
+        const outcome = await run('fetch-fanout', args);
+        expect(outcome.code).to.equal(2);
+        expect(outcome.stdout).to.equal('');
+        expect(outcome.stderr).to.include(`fetch-fanout: ${message}`);
+        expect(outcome.stderr).to.include('usage: fetch-fanout');
+      });
+    }
+  });
+
+  describe('stream-consumers', () => {
+    it('drains 200 items with 4 consumers, each item once, and waits for all at scope end', async () => {
+      const outcome = await run('stream-consumers');
+      expectSuccess(outcome);
+      const { stdout } = outcome;
+      expect(stdout).to.match(/^4 consumers started, wg\.counter = 4$/m);
+      const counts = [...stdout.matchAll(/^ {2}(ant|bee|cat|dog) +(\d+) items$/gm)];
+      expect(counts.map((m) => m[1])).to.deep.equal(['ant', 'bee', 'cat', 'dog']);
+      const sum = counts.reduce((total, m) => total + Number(m[2]), 0);
+      expect(sum).to.equal(200);
+      expect(stdout).to.match(/^ {2}total +200 items, sum 20100$/m);
+    });
+  });
+
+  describe('workers', () => {
+    it('counts the 348513 primes below 5000000 by default, in workers and in one thread', async () => {
+      const outcome = await run('workers');
+      expectSuccess(outcome);
+      const { stdout } = outcome;
+      expect(stdout).to.match(/^primes below 5000000$/m);
+      expect(numberAfter(stdout, /^ {2}4 workers/)).to.equal(348513);
+      expect(numberAfter(stdout, /^ {2}reporter/)).to.equal(348513);
+      expect(numberAfter(stdout, /^ {2}one thread/)).to.equal(348513);
+      expect(stdout).to.include('ok: all three agree');
+    });
+
+    for (const threads of [1, 3]) {
+      it(`takes --limit and --threads: 78498 primes below 1000000 on ${threads}`, async () => {
+        const outcome = await run('workers', ['--limit', '1000000', '--threads', String(threads)]);
+        expectSuccess(outcome);
+        const label = new RegExp(`^ {2}${threads} workers?`);
+        expect(numberAfter(outcome.stdout, label)).to.equal(78498);
+        expect(numberAfter(outcome.stdout, /^ {2}reporter/)).to.equal(78498);
+        expect(outcome.stdout).to.include('ok: all three agree');
+      });
+    }
+
+    it('refuses --threads 0 with exit code 2 and says why', async () => {
+      const outcome = await run('workers', ['--threads', '0']);
+      expect(outcome.code).to.equal(2);
+      expect(outcome.stdout).to.equal('');
+      expect(outcome.stderr).to.include(
+        'workers: --threads must be a whole number from 1 to 64, got "0"',
+      );
+    });
+  });
+});
