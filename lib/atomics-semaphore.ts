@@ -147,8 +147,18 @@ class AsyncAcquire {
   }
 
   start(): void {
+    try {
+      this.#signal?.addEventListener('abort', this.#onAbort, { once: true });
+    } catch (error) {
+      // A signal that cannot be listened to: withdraw as an abort would. If a
+      // release already counted this wait, take its token without the signal.
+      if (this.#acquirer.withdraw()) {
+        this.#finished = true;
+        this.#reject(error);
+        return;
+      }
+    }
     holdProcess(); // W4
-    this.#signal?.addEventListener('abort', this.#onAbort, { once: true });
     this.#loop();
   }
 

@@ -104,7 +104,14 @@ export class LocalSemaphore implements Semaphore {
       entry.state = SETTLED;
       entry.reject(signal.reason);
     };
-    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      signal.addEventListener('abort', onAbort, { once: true });
+    } catch (error) {
+      // A signal-like object that cannot be listened to: withdraw as an abort
+      // would, so that the release issues no token for a wait never parked.
+      this.#acquirer.withdraw();
+      return Promise.reject(error);
+    }
     const { resolve, reject } = entry;
     entry.resolve = (value) => {
       signal.removeEventListener('abort', onAbort);

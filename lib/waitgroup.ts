@@ -8,7 +8,15 @@
 
 import { AtomicsSemaphore } from './atomics-semaphore.js';
 import { LocalCell, SharedCell, type StateCell } from './cell.js';
-import { counterOverflow, describe, misuse, negativeCounter, notShared, reused } from './errors.js';
+import {
+  counterOverflow,
+  describe,
+  misuse,
+  negativeCounter,
+  notShared,
+  reused,
+  type WaitGroupError,
+} from './errors.js';
 import { LocalSemaphore } from './local-semaphore.js';
 import type { Acquirer, Semaphore } from './semaphore.js';
 import {
@@ -82,6 +90,30 @@ class WaitSide implements Acquirer {
       if (cell.compareAndSwap(word, word - 1n)) return true;
     }
   }
+}
+
+/**
+ * safeDelta returns `delta` if it is a safe integer and throws S2's TypeError
+ * otherwise. Kept out of add() so that the hot path stays small enough to be
+ * inlined whole into its caller (V8 budgets inlining by bytecode size).
+ */
+function safeDelta(delta: number): number {
+  if (Number.isSafeInteger(delta)) return delta;
+  throw new TypeError(
+    `add: delta must be a safe integer, got ${describe(delta)}; ` +
+      'pass a whole number such as 1 (the default) or -1',
+  );
+}
+
+/** refusal is the error of a refused add (PROTOCOL.md A2–A4), built out of the hot path. */
+function refusal(outcome: AddOutcome, word: bigint, delta: bigint): WaitGroupError {
+  if (outcome === AddOutcome.Negative) {
+    return negativeCounter(counterOf(word), Number(delta / COUNTER_ONE));
+  }
+  if (outcome === AddOutcome.Overflow) {
+    return counterOverflow(counterOf(word), Number(delta / COUNTER_ONE));
+  }
+  return misuse();
 }
 
 function badOptions(method: string, what: string, value: unknown): TypeError {
@@ -228,15 +260,9 @@ export class WaitGroup implements AsyncDisposable {
    * ```
    */
   add(delta = 1): void {
-    if (!Number.isSafeInteger(delta)) {
-      throw new TypeError(
-        `add: delta must be a safe integer, got ${describe(delta)}; ` +
-          'pass a whole number such as 1 (the default) or -1',
-      );
-    }
     // A constant delta keeps the inlined #add on machine integers (SPEC §7).
     if (delta === 1) this.#add(COUNTER_ONE);
-    else this.#add(counterDelta(delta));
+    else this.#add(counterDelta(safeDelta(delta)));
   }
 
   /**
@@ -260,20 +286,17 @@ export class WaitGroup implements AsyncDisposable {
     for (;;) {
       const word = cell.load(); // A1
       const next = word + delta;
-      switch (classifyAdd(word, delta, next)) {
-        case AddOutcome.Update: // A5
-          if (cell.compareAndSwap(word, next)) return;
-          continue;
-        case AddOutcome.Release: // A6: next is the waiter count here
-          if (!cell.compareAndSwap(word, EMPTY_WORD)) continue;
+      const outcome = classifyAdd(word, delta, next);
+      if (outcome === AddOutcome.Update) {
+        if (cell.compareAndSwap(word, next)) return; // A5
+      } else if (outcome === AddOutcome.Release) {
+        // A6: next is the waiter count here.
+        if (cell.compareAndSwap(word, EMPTY_WORD)) {
           this.#semaphore.release(Number(next)); // A7
           return;
-        case AddOutcome.Negative: // A2
-          throw negativeCounter(counterOf(word), Number(delta / COUNTER_ONE));
-        case AddOutcome.Overflow: // A3
-          throw counterOverflow(counterOf(word), Number(delta / COUNTER_ONE));
-        default: // A4
-          throw misuse();
+        }
+      } else {
+        throw refusal(outcome, word, delta); // A2–A4
       }
     }
   }
@@ -297,31 +320,17 @@ export class WaitGroup implements AsyncDisposable {
    * ```
    */
   wait(options?: WaitOptions): Promise<void> {
-    let signal: AbortSignal | undefined;
-    if (options !== undefined) {
-      if (typeof options !== 'object' || options === null) {
-        return Promise.reject(
-          badOptions('wait', 'options must be an object like { signal }', options),
-        );
-      }
-      signal = options.signal;
-      if (signal !== undefined) {
-        if (!isAbortSignal(signal)) {
-          return Promise.reject(
-            badOptions('wait', 'options.signal must be an AbortSignal', signal),
-          );
-        }
-        if (signal.aborted) return Promise.reject(signal.reason);
-      }
-    }
-    let registered: Promise<void> | true;
     try {
-      registered = this.#register();
+      const signal = options === undefined ? undefined : waitSignal(options);
+      if (signal?.aborted) return Promise.reject(signal.reason);
+      const registered = this.#register();
+      return registered === true ? this.#semaphore.acquire(signal) : registered;
     } catch (error) {
+      // S7: wait() reports everything through its promise, even a throwing getter.
       return Promise.reject(error);
     }
-    return registered === true ? this.#semaphore.acquire(signal) : registered;
   }
+
 
   /**
    * waitSync blocks the calling thread until the counter is zero (S10). It
@@ -441,6 +450,23 @@ export class WaitGroup implements AsyncDisposable {
       `shared: ${style(String(this.shared), 'boolean')} }`
     );
   }
+}
+
+/**
+ * waitSignal returns the signal of wait()'s `options`, or throws the
+ * TypeError for options that are not an object or a signal that is not
+ * shaped like an `AbortSignal` (so that signals of other realms and
+ * polyfills pass).
+ */
+function waitSignal(options: WaitOptions): AbortSignal | undefined {
+  if (typeof options !== 'object' || options === null) {
+    throw badOptions('wait', 'options must be an object like { signal }', options);
+  }
+  const { signal } = options;
+  if (signal !== undefined && !isAbortSignal(signal)) {
+    throw badOptions('wait', 'options.signal must be an AbortSignal', signal);
+  }
+  return signal;
 }
 
 /** isAbortSignal tells an `AbortSignal`, of this realm or another, by its shape. */
