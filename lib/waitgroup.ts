@@ -331,7 +331,6 @@ export class WaitGroup implements AsyncDisposable {
     }
   }
 
-
   /**
    * waitSync blocks the calling thread until the counter is zero (S10). It
    * returns at once if the counter is zero. On a shared group it blocks in
