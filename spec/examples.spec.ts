@@ -138,6 +138,16 @@ describe('examples', function () {
     }
   });
 
+  describe('quick-start', () => {
+    it('compresses 8 files with add/done and with go(), each waited for', async () => {
+      const outcome = await run('quick-start');
+      expectSuccess(outcome);
+      expect(outcome.stdout).to.equal(
+        'add/done: 8 files compressed, counter 0\ngo: 8 files compressed, counter 0\n',
+      );
+    });
+  });
+
   describe('stream-consumers', () => {
     it('drains 200 items with 4 consumers, each item once, and waits for all at scope end', async () => {
       const outcome = await run('stream-consumers');
