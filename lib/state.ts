@@ -30,11 +30,19 @@ export const COUNTER_SHIFT = 32n;
 /** The low half of the word: the waiter count. */
 export const WAITER_MASK = 0xffff_ffffn;
 
+// The functions below read module-local twins of the exported constants.
+// An ES module's exports are live bindings, which V8 reads through a cell
+// with a TDZ check and cannot fold; module-local constants are folded into
+// the inlined hot path of add() and done() (SPEC §7).
+const ONE = 1n << 32n;
+const MINUS_ONE = -ONE;
+const WORD_MAX = (1n << 63n) - 1n;
+
 /** The word delta of `add(1)`: one unit of the counter. */
-export const COUNTER_ONE = 1n << COUNTER_SHIFT;
+export const COUNTER_ONE = ONE;
 
 /** The word delta of `done()`. */
-export const COUNTER_MINUS_ONE = -COUNTER_ONE;
+export const COUNTER_MINUS_ONE = MINUS_ONE;
 
 /** The largest counter a group may hold (S3). */
 export const MAX_COUNTER = 0x7fff_ffff;
@@ -43,7 +51,7 @@ export const MAX_COUNTER = 0x7fff_ffff;
 export const MAX_WAITERS = 0xffff_ffff;
 
 /** The largest valid word: counter 2^31 − 1 and 2^32 − 1 waiters. */
-export const MAX_WORD = (1n << 63n) - 1n;
+export const MAX_WORD = WORD_MAX;
 
 /** The word of an empty group: counter 0, no waiters (Go's zero value). */
 export const EMPTY_WORD = 0n;
@@ -82,8 +90,8 @@ export function counterDelta(delta: number): bigint {
   return BigInt(delta) << COUNTER_SHIFT;
 }
 
-/** What {@link classifyAdd} decided about an add. */
-export const AddOutcome = {
+/** The outcomes of {@link classifyAdd}, module-local as the constants above are. */
+const Outcome = {
   /** Store the next word; nobody is released. */
   Update: 0,
   /** The counter reaches 0 with waiters registered: reset the word and release them (S5). */
@@ -96,32 +104,52 @@ export const AddOutcome = {
   Misuse: 4,
 } as const;
 
+/** What {@link classifyAdd} decided about an add. */
+export const AddOutcome = Outcome;
+
 /** One of the {@link AddOutcome} values. */
 export type AddOutcome = (typeof AddOutcome)[keyof typeof AddOutcome];
 
 /**
- * classifyAdd decides what adding the word delta `delta` to the valid word
- * `word` does (PROTOCOL.md A2–A6), in the order of Go's checks: negative,
- * overflow, misuse, release. `next` is `word + delta` (exact, not wrapped),
- * which the caller has already computed; with outcome Release, `next` is the
- * number of waiters to release.
+ * addToWord returns `word` with `delta` (a safe integer) added to its
+ * counter, exact (not wrapped): the `next` of {@link classifyAdd}.
+ *
+ * `add(1)` and `done()` pass a constant 1 or −1; once V8 has inlined this
+ * into them, the branch folds away and what is left is one int64 addition
+ * of a constant of this module (SPEC §7). A number delta folds; a `bigint`
+ * one (an imported constant) would not.
+ */
+export function addToWord(word: bigint, delta: number): bigint {
+  if (delta === 1) return word + ONE;
+  if (delta === -1) return word + MINUS_ONE;
+  return word + (BigInt(delta) << COUNTER_SHIFT);
+}
+
+/**
+ * classifyAdd decides what an add that takes the valid word `word` to `next`
+ * (`word` plus the word delta, exact, not wrapped: see {@link addToWord})
+ * does (PROTOCOL.md A2–A6), in the order of Go's checks: negative, overflow,
+ * misuse, release. With outcome Release, `next` is the number of waiters to
+ * release.
  *
  * Only comparisons with constants: V8 keeps them on machine integers.
  */
-export function classifyAdd(word: bigint, delta: bigint, next: bigint): AddOutcome {
-  if (next >= COUNTER_ONE) {
-    if (next > MAX_WORD) return AddOutcome.Overflow;
-    // Go: w != 0 && delta > 0 && v == int32(delta).
-    if (delta > 0n && word > 0n && word < COUNTER_ONE) return AddOutcome.Misuse;
-    return AddOutcome.Update;
+export function classifyAdd(word: bigint, next: bigint): AddOutcome {
+  if (next >= ONE) {
+    if (next > WORD_MAX) return Outcome.Overflow;
+    // Go: w != 0 && delta > 0 && v == int32(delta), that is: waiters are
+    // registered and the counter was 0. A counter that goes from 0 to above
+    // 0 went up, so delta > 0 needs no test of its own.
+    if (word > 0n && word < ONE) return Outcome.Misuse;
+    return Outcome.Update;
   }
-  if (next < 0n) return AddOutcome.Negative;
-  return next === 0n ? AddOutcome.Update : AddOutcome.Release;
+  if (next < 0n) return Outcome.Negative;
+  return next === 0n ? Outcome.Update : Outcome.Release;
 }
 
 /** isCounterZero reports whether the counter of the valid word `word` is 0 (PROTOCOL.md W2). */
 export function isCounterZero(word: bigint): boolean {
-  return word < COUNTER_ONE;
+  return word < ONE;
 }
 
 /** withWaiter returns `word` with one more waiter (PROTOCOL.md W3). */
@@ -135,5 +163,5 @@ export function withWaiter(word: bigint): bigint {
  * the next generation with no waiters, `(c > 0, 0)`, must not be decremented.
  */
 export function isRegistered(word: bigint): boolean {
-  return word >= COUNTER_ONE && (word & WAITER_MASK) !== 0n;
+  return word >= ONE && (word & WAITER_MASK) !== 0n;
 }

@@ -28,12 +28,11 @@ import {
 } from './shared-memory.js';
 import {
   AddOutcome,
-  COUNTER_MINUS_ONE,
-  COUNTER_ONE,
+  addToWord,
   classifyAdd,
-  counterDelta,
   counterOf,
   EMPTY_WORD,
+  isCounterZero,
   isRegistered,
   WAITER_MASK,
   waitersOf,
@@ -56,6 +55,10 @@ export interface WaitSyncOptions {
   /** Give up after this many milliseconds with a `TimeoutError` (S10). Default: no limit. */
   readonly timeout?: number | undefined;
 }
+
+// Module-local copies of imported constants used on the hot path: V8 folds
+// these, but not imported (live) bindings (SPEC §7).
+const { Update: UPDATE, Release: RELEASE } = AddOutcome;
 
 /** The promise `wait()` returns when there is nothing to wait for: settled, shared, free. */
 const RESOLVED: Promise<void> = Promise.resolve();
@@ -106,13 +109,9 @@ function safeDelta(delta: number): number {
 }
 
 /** refusal is the error of a refused add (PROTOCOL.md A2–A4), built out of the hot path. */
-function refusal(outcome: AddOutcome, word: bigint, delta: bigint): WaitGroupError {
-  if (outcome === AddOutcome.Negative) {
-    return negativeCounter(counterOf(word), Number(delta / COUNTER_ONE));
-  }
-  if (outcome === AddOutcome.Overflow) {
-    return counterOverflow(counterOf(word), Number(delta / COUNTER_ONE));
-  }
+function refusal(outcome: AddOutcome, word: bigint, delta: number): WaitGroupError {
+  if (outcome === AddOutcome.Negative) return negativeCounter(counterOf(word), delta);
+  if (outcome === AddOutcome.Overflow) return counterOverflow(counterOf(word), delta);
   return misuse();
 }
 
@@ -146,7 +145,8 @@ export class WaitGroup implements AsyncDisposable {
   static readonly BYTE_LENGTH: 16 = BYTE_LENGTH;
 
   readonly #cell: StateCell;
-  readonly #semaphore: Semaphore;
+  /** A local group makes its semaphore at its first wait ({@link #sem}): an idle group stays small (SPEC §7). */
+  #semaphore: Semaphore | undefined;
   readonly #handle: WaitGroupHandle | undefined;
   #onFulfilled: (<T>(value: T) => T) | undefined;
   #onRejected: ((reason: unknown) => never) | undefined;
@@ -180,7 +180,7 @@ export class WaitGroup implements AsyncDisposable {
     this.#handle = handle;
     if (handle === undefined) {
       this.#cell = new LocalCell();
-      this.#semaphore = new LocalSemaphore(new WaitSide(this.#cell));
+      this.#semaphore = undefined;
     } else {
       const { words, tokens } = viewsOf(handle);
       this.#cell = new SharedCell(words, 0);
@@ -260,9 +260,8 @@ export class WaitGroup implements AsyncDisposable {
    * ```
    */
   add(delta = 1): void {
-    // A constant delta keeps the inlined #add on machine integers (SPEC §7).
-    if (delta === 1) this.#add(COUNTER_ONE);
-    else this.#add(counterDelta(safeDelta(delta)));
+    // add() and add(1) skip the check and pass #add a constant (SPEC §7).
+    this.#add(delta === 1 ? 1 : safeDelta(delta));
   }
 
   /**
@@ -272,7 +271,7 @@ export class WaitGroup implements AsyncDisposable {
    * @throws {WaitGroupError} ERR_WAITGROUP_NEGATIVE_COUNTER if the counter is 0.
    */
   done(): void {
-    this.#add(COUNTER_MINUS_ONE);
+    this.#add(-1);
   }
 
   /**
@@ -280,19 +279,24 @@ export class WaitGroup implements AsyncDisposable {
    * loop in which a refused add writes nothing, and the add that brings the
    * counter to zero resets the whole word, waiters included, in the same
    * compare-and-swap, then releases the waiters it read.
+   *
+   * `delta` is a safe integer. It stays a number, not a word delta, so that
+   * V8 folds the constant 1 or −1 of add() and done() into the inlined body
+   * and keeps the whole path on int64 machine arithmetic (SPEC §7): keep this
+   * method and what it calls small, as V8 inlines by bytecode budget.
    */
-  #add(delta: bigint): void {
+  #add(delta: number): void {
     const cell = this.#cell;
     for (;;) {
       const word = cell.load(); // A1
-      const next = word + delta;
-      const outcome = classifyAdd(word, delta, next);
-      if (outcome === AddOutcome.Update) {
+      const next = addToWord(word, delta);
+      const outcome = classifyAdd(word, next);
+      if (outcome === UPDATE) {
         if (cell.compareAndSwap(word, next)) return; // A5
-      } else if (outcome === AddOutcome.Release) {
+      } else if (outcome === RELEASE) {
         // A6: next is the waiter count here.
         if (cell.compareAndSwap(word, EMPTY_WORD)) {
-          this.#semaphore.release(Number(next)); // A7
+          this.#sem().release(Number(next)); // A7
           return;
         }
       } else {
@@ -324,7 +328,7 @@ export class WaitGroup implements AsyncDisposable {
       const signal = options === undefined ? undefined : waitSignal(options);
       if (signal?.aborted) return Promise.reject(signal.reason);
       const registered = this.#register();
-      return registered === true ? this.#semaphore.acquire(signal) : registered;
+      return registered === true ? this.#sem().acquire(signal) : registered;
     } catch (error) {
       // S7: wait() reports everything through its promise, even a throwing getter.
       return Promise.reject(error);
@@ -365,7 +369,15 @@ export class WaitGroup implements AsyncDisposable {
         }
       }
     }
-    if (this.#register(true) === true) this.#semaphore.acquireSync(timeout);
+    if (this.#register(true) === true) this.#sem().acquireSync(timeout);
+  }
+
+  /** #sem returns the semaphore, making a local group's on first use. */
+  #sem(): Semaphore {
+    if (this.#semaphore === undefined) {
+      this.#semaphore = new LocalSemaphore(new WaitSide(this.#cell));
+    }
+    return this.#semaphore;
   }
 
   /**
@@ -378,8 +390,8 @@ export class WaitGroup implements AsyncDisposable {
     const cell = this.#cell;
     for (;;) {
       const word = cell.load(); // W1
-      if (word < COUNTER_ONE) return RESOLVED; // W2: counter is 0
-      if (blocking) this.#semaphore.assertCanBlock();
+      if (isCounterZero(word)) return RESOLVED; // W2: counter is 0
+      if (blocking) this.#sem().assertCanBlock();
       if ((word & WAITER_MASK) === WAITER_MASK) {
         throw new RangeError(
           'wait: the group already has 4294967295 waiters registered, the most its word can count',
@@ -408,7 +420,7 @@ export class WaitGroup implements AsyncDisposable {
     if (typeof fn !== 'function') {
       throw new TypeError(`go: fn must be a function, got ${describe(fn)}; nothing was added`);
     }
-    this.#add(COUNTER_ONE);
+    this.#add(1);
     let result: T | PromiseLike<T>;
     try {
       result = fn();

@@ -28,7 +28,7 @@ function classify(counter: number, waiters: number, delta: number) {
   const word = pack(counter, waiters);
   const d = counterDelta(delta);
   const next = word + d;
-  return { outcome: classifyAdd(word, d, next), next };
+  return { outcome: classifyAdd(word, next), next };
 }
 
 describe('state: the packed word', () => {

@@ -1,0 +1,242 @@
+/**
+ * The contenders of the benchmarks: awaitgroup, its peers, and the baselines
+ * of SPEC §7 written out here. Every contender is reduced to one small shape,
+ * {@link Group}; a child process loads exactly one of them, so every call site
+ * in the timed loops sees one class and stays monomorphic.
+ *
+ * @module
+ */
+
+/** What the workloads call: Go's three verbs. */
+export interface Group {
+  add(delta: number): void;
+  done(): void;
+  wait(): Promise<void>;
+}
+
+/** A contender: how to make one group. `expected` is the number of done() calls to come, for peers that must know it up front. */
+export interface Contender {
+  readonly create: (expected: number) => Group;
+  /** Track a task with the contender's own go(), where it has one. */
+  readonly go?: (group: Group, task: () => Promise<void>) => void;
+}
+
+/** The settled promise a baseline returns from wait() at zero. */
+const RESOLVED: Promise<void> = Promise.resolve();
+
+/** (b) A plain-number counter with one shared resolver: the limit for a local group. */
+export class CounterGroup implements Group {
+  n = 0;
+  promise: Promise<void> | undefined = undefined;
+  resolve: (() => void) | undefined = undefined;
+
+  add(delta: number): void {
+    this.n += delta;
+  }
+
+  done(): void {
+    if (--this.n === 0) {
+      const resolve = this.resolve;
+      if (resolve !== undefined) {
+        this.resolve = undefined;
+        this.promise = undefined;
+        resolve();
+      }
+    }
+  }
+
+  wait(): Promise<void> {
+    if (this.n === 0) return RESOLVED;
+    if (this.promise === undefined) {
+      this.promise = new Promise<void>((resolve) => {
+        this.resolve = resolve;
+      });
+    }
+    return this.promise;
+  }
+}
+
+/** (b') A plain-number counter with an array of per-waiter resolvers. */
+export class ResolverArrayGroup implements Group {
+  n = 0;
+  resolvers: Array<() => void> = [];
+
+  add(delta: number): void {
+    this.n += delta;
+  }
+
+  done(): void {
+    if (--this.n === 0) {
+      const resolvers = this.resolvers;
+      if (resolvers.length !== 0) {
+        this.resolvers = [];
+        for (let i = 0; i < resolvers.length; i++) (resolvers[i] as () => void)();
+      }
+    }
+  }
+
+  wait(): Promise<void> {
+    if (this.n === 0) return RESOLVED;
+    return new Promise<void>((resolve) => {
+      this.resolvers.push(resolve);
+    });
+  }
+}
+
+/**
+ * (e) A naive packed-bigint counter: Go's word in a bigint field, with add,
+ * shift, asIntN and asUintN on every call.
+ */
+export class PackedBigIntGroup implements Group {
+  state = 0n;
+  promise: Promise<void> | undefined = undefined;
+  resolve: (() => void) | undefined = undefined;
+
+  add(delta: number): void {
+    const state = this.state + (BigInt(delta) << 32n);
+    const v = Number(BigInt.asIntN(32, state >> 32n));
+    const w = Number(BigInt.asUintN(32, state));
+    if (v < 0) throw new Error('sync: negative WaitGroup counter');
+    if (v > 0 || w === 0) {
+      this.state = state;
+      return;
+    }
+    this.state = 0n;
+    const resolve = this.resolve;
+    this.resolve = undefined;
+    this.promise = undefined;
+    resolve?.();
+  }
+
+  done(): void {
+    this.add(-1);
+  }
+
+  wait(): Promise<void> {
+    const state = this.state;
+    if (Number(BigInt.asIntN(32, state >> 32n)) === 0) return RESOLVED;
+    this.state = state + 1n;
+    if (this.promise === undefined) {
+      this.promise = new Promise<void>((resolve) => {
+        this.resolve = resolve;
+      });
+    }
+    return this.promise;
+  }
+}
+
+/** Every contender id, with its label in the tables. */
+export const LABELS: Readonly<Record<string, string>> = {
+  a: '(a) Promise.all',
+  b: '(b) number + one resolver',
+  b2: "(b') number + resolver array",
+  e: '(e) naive packed bigint',
+  d: '(d) raw Atomics.sub + waitAsync',
+  c: '(c) postMessage barrier',
+  local: 'awaitgroup local add+done',
+  'local-go': 'awaitgroup local go()',
+  shared: 'awaitgroup shared',
+  jpw: '@jpwilliams/waitgroup',
+  esfx: '@esfx/async-countdown',
+  teamwork: '@hapi/teamwork',
+};
+
+/**
+ * loadContender imports only what contender `id` needs. The (a), (c) and (d)
+ * baselines have no group: their workloads write them out.
+ */
+export async function loadContender(id: string): Promise<Contender> {
+  switch (id) {
+    case 'b':
+      return { create: () => new CounterGroup() };
+    case 'b2':
+      return { create: () => new ResolverArrayGroup() };
+    case 'e':
+      return { create: () => new PackedBigIntGroup() };
+    case 'local':
+    case 'local-go':
+    case 'shared': {
+      const { WaitGroup } = await import('../lib/index.js');
+      const shared = id === 'shared';
+      return {
+        create: () => new WaitGroup({ shared }),
+        go: (group, task) => {
+          (group as InstanceType<typeof WaitGroup>).go(task);
+        },
+      };
+    }
+    case 'jpw': {
+      const { WaitGroup } = await import('@jpwilliams/waitgroup');
+      return { create: () => new WaitGroup() };
+    }
+    case 'esfx': {
+      const { AsyncCountdownEvent } = await import('@esfx/async-countdown');
+      return { create: () => new EsfxGroup(new AsyncCountdownEvent(1)) };
+    }
+    case 'teamwork': {
+      const { Team } = await import('@hapi/teamwork');
+      return { create: (expected) => new TeamGroup(new Team({ meetings: expected })) };
+    }
+    default:
+      throw new Error(`unknown contender ${id}`);
+  }
+}
+
+interface Countdown {
+  add(count?: number): void;
+  signal(count?: number): boolean;
+  wait(): Promise<void>;
+}
+
+/**
+ * An AsyncCountdownEvent cannot be incremented once at zero, so it starts at
+ * 1 (a sentinel) and the sentinel is signalled by the first wait().
+ */
+class EsfxGroup implements Group {
+  readonly #countdown: Countdown;
+  #armed = true;
+
+  constructor(countdown: Countdown) {
+    this.#countdown = countdown;
+  }
+
+  add(delta: number): void {
+    this.#countdown.add(delta);
+  }
+
+  done(): void {
+    this.#countdown.signal();
+  }
+
+  wait(): Promise<void> {
+    if (this.#armed) {
+      this.#armed = false;
+      this.#countdown.signal();
+    }
+    return this.#countdown.wait();
+  }
+}
+
+interface TeamLike {
+  work: Promise<unknown>;
+  attend(note?: unknown): void;
+}
+
+/** A Team knows its number of meetings up front: add() is a no-op, done() attends. */
+class TeamGroup implements Group {
+  readonly #team: TeamLike;
+
+  constructor(team: TeamLike) {
+    this.#team = team;
+  }
+
+  add(_delta: number): void {}
+
+  done(): void {
+    this.#team.attend();
+  }
+
+  wait(): Promise<void> {
+    return this.#team.work as Promise<void>;
+  }
+}

@@ -1,0 +1,172 @@
+/**
+ * The workloads of SPEC §7 and the contenders each one runs. Pure data: the
+ * harness (run.ts), the child (child.ts) and the smoke spec all read it.
+ *
+ * @module
+ */
+
+/** What a workload measures; child.ts has one runner per kind. */
+export type Kind = 'fanout' | 'pairs' | 'release' | 'zero' | 'shared' | 'idle' | 'waiter';
+
+/** One metric a round reports. */
+export interface Metric {
+  readonly key: string;
+  readonly unit: string;
+}
+
+/** One workload row group of the table. */
+export interface Workload {
+  readonly id: string;
+  readonly title: string;
+  readonly kind: Kind;
+  /** The size of one round: tasks, pairs, waiters, awaits or instances. */
+  readonly n: number;
+  readonly quickN: number;
+  /** Shared workloads: worker threads and done() calls per worker. */
+  readonly threads?: number;
+  readonly perThread?: number;
+  readonly contenders: readonly string[];
+  /** The contender the ratios are taken against. */
+  readonly baseline: string;
+  readonly metrics: readonly Metric[];
+  readonly warmup: number;
+  readonly rounds: number;
+  /**
+   * How many fresh processes per contender share the rounds (default 3).
+   * More for workloads whose speed varies from one process to the next.
+   */
+  readonly passes?: number;
+}
+
+const FANOUT = ['a', 'b', 'local-go', 'local', 'shared', 'jpw', 'esfx', 'teamwork'];
+const PAIRS = ['b', 'e', 'local', 'shared', 'jpw', 'esfx'];
+const RELEASE = ['b', 'b2', 'local', 'shared', 'jpw', 'esfx', 'teamwork'];
+const ZERO = ['b', 'b2', 'local', 'shared', 'jpw', 'esfx', 'teamwork'];
+const MEMORY = ['b', 'b2', 'e', 'local', 'shared', 'jpw', 'esfx', 'teamwork'];
+const SHARED = ['d', 'shared', 'c'];
+
+const ms: Metric = { key: 'ms', unit: 'ms' };
+const perTask: Metric = { key: 'ns/task', unit: 'ns' };
+
+function fanout(n: number, label: string, warmup: number, rounds: number, passes = 3): Workload {
+  return {
+    id: `fanout-${label}`,
+    title: `fan-out: ${label} promise tasks, then one wait()`,
+    kind: 'fanout',
+    n,
+    quickN: 1_000,
+    contenders: FANOUT,
+    baseline: 'b',
+    metrics: [ms, perTask],
+    warmup,
+    rounds,
+    passes,
+  };
+}
+
+function release(n: number, label: string, warmup: number, rounds: number): Workload {
+  return {
+    id: `release-${label}`,
+    title: `${label} pending waiters released by one done()`,
+    kind: 'release',
+    n,
+    quickN: 100,
+    contenders: RELEASE,
+    baseline: 'b2',
+    metrics: [ms],
+    warmup,
+    rounds,
+  };
+}
+
+function shared(threads: number, perThread: number, label: string): Workload {
+  const small = perThread === 1;
+  return {
+    id: `shared-T${threads}-K${label}`,
+    title: `shared: ${threads} workers × ${label} done() each`,
+    kind: 'shared',
+    n: perThread,
+    quickN: Math.min(perThread, 100),
+    threads,
+    perThread,
+    contenders: SHARED,
+    baseline: 'd',
+    metrics: [
+      { key: 'ns/done', unit: 'ns' },
+      { key: 'total ms', unit: 'ms' },
+      { key: 'wake µs', unit: 'µs' },
+    ],
+    warmup: small ? 20 : 5,
+    rounds: small ? 42 : 15,
+  };
+}
+
+/** Every workload, in table order. */
+export const WORKLOADS: readonly Workload[] = [
+  fanout(1e4, '1e4', 10, 60, 5),
+  fanout(1e5, '1e5', 2, 10, 5),
+  fanout(1e6, '1e6', 1, 3),
+  {
+    id: 'pairs-1e7',
+    title: '1e7 add(1)+done() pairs, no waiters',
+    kind: 'pairs',
+    n: 1e7,
+    quickN: 1e4,
+    contenders: PAIRS,
+    baseline: 'b',
+    metrics: [{ key: 'ns/pair', unit: 'ns' }],
+    warmup: 2,
+    rounds: 10,
+    passes: 5,
+  },
+  release(1e4, '1e4', 2, 15),
+  release(1e5, '1e5', 1, 6),
+  {
+    id: 'zero-wait',
+    title: '`await wait()` on a group already at zero',
+    kind: 'zero',
+    n: 1e6,
+    quickN: 1e3,
+    contenders: ZERO,
+    baseline: 'b',
+    metrics: [{ key: 'ns/wait', unit: 'ns' }],
+    warmup: 6,
+    rounds: 21,
+    passes: 7,
+  },
+  shared(2, 1, '1'),
+  shared(2, 1e4, '1e4'),
+  shared(4, 1, '1'),
+  shared(4, 1e4, '1e4'),
+  {
+    id: 'memory-idle',
+    title: 'memory: one idle group (1e5 kept)',
+    kind: 'idle',
+    n: 1e5,
+    quickN: 1e3,
+    contenders: MEMORY,
+    baseline: 'b',
+    metrics: [{ key: 'B/group', unit: 'B' }],
+    warmup: 0,
+    rounds: 3,
+  },
+  {
+    id: 'memory-waiter',
+    title: 'memory: one pending waiter (1e5 async functions awaiting wait())',
+    kind: 'waiter',
+    n: 1e5,
+    quickN: 1e3,
+    contenders: MEMORY.filter((id) => id !== 'e'),
+    baseline: 'b2',
+    metrics: [{ key: 'B/waiter', unit: 'B' }],
+    warmup: 0,
+    rounds: 3,
+  },
+];
+
+/** workload returns the workload named `id`. */
+export function workload(id: string): Workload {
+  const found = WORKLOADS.find((w) => w.id === id);
+  if (found === undefined) throw new Error(`unknown workload ${id}`);
+  return found;
+}
