@@ -157,6 +157,19 @@ export function withWaiter(word: bigint): bigint {
   return word + 1n;
 }
 
+/** withoutWaiter returns `word` with one waiter less (PROTOCOL.md X2); see {@link isRegistered}. */
+export function withoutWaiter(word: bigint): bigint {
+  return word - 1n;
+}
+
+/**
+ * hasMostWaiters reports whether the waiter half of `word` is full
+ * ({@link MAX_WAITERS}): one more registration would carry into the counter.
+ */
+export function hasMostWaiters(word: bigint): boolean {
+  return (word & WAITER_MASK) === WAITER_MASK;
+}
+
 /**
  * isRegistered reports whether `word` can still hold an unreleased waiter:
  * counter > 0 and waiters > 0 (PROTOCOL.md X2). Not `word != 0`: a word of

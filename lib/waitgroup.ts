@@ -32,10 +32,13 @@ import {
   classifyAdd,
   counterOf,
   EMPTY_WORD,
+  hasMostWaiters,
   isCounterZero,
   isRegistered,
-  WAITER_MASK,
+  MAX_WAITERS,
   waitersOf,
+  withoutWaiter,
+  withWaiter,
 } from './state.js';
 
 /** Options of the {@link WaitGroup} constructor. */
@@ -90,7 +93,7 @@ class WaitSide implements Acquirer {
       // and only while counter > 0 and waiters > 0: once the release has reset
       // the word, the waiter's token is on its way and the wait must take it.
       if (!isRegistered(word)) return false;
-      if (cell.compareAndSwap(word, word - 1n)) return true;
+      if (cell.compareAndSwap(word, withoutWaiter(word))) return true;
     }
   }
 }
@@ -392,12 +395,12 @@ export class WaitGroup implements AsyncDisposable {
       const word = cell.load(); // W1
       if (isCounterZero(word)) return RESOLVED; // W2: counter is 0
       if (blocking) this.#sem().assertCanBlock();
-      if ((word & WAITER_MASK) === WAITER_MASK) {
+      if (hasMostWaiters(word)) {
         throw new RangeError(
-          'wait: the group already has 4294967295 waiters registered, the most its word can count',
+          `wait: the group already has ${MAX_WAITERS} waiters registered, the most its word can count`,
         );
       }
-      if (cell.compareAndSwap(word, word + 1n)) return true; // W3
+      if (cell.compareAndSwap(word, withWaiter(word))) return true; // W3
     }
   }
 

@@ -8,6 +8,7 @@ import {
   counterDelta,
   counterOf,
   EMPTY_WORD,
+  hasMostWaiters,
   isCounterZero,
   isRegistered,
   MAX_COUNTER,
@@ -16,6 +17,7 @@ import {
   pack,
   WAITER_MASK,
   waitersOf,
+  withoutWaiter,
   withWaiter,
   wrapWord,
 } from '../lib/state.js';
@@ -245,6 +247,20 @@ describe('state: the packed word', () => {
       const word = withWaiter(pack(3, 4));
       expect(counterOf(word)).to.equal(3);
       expect(waitersOf(word)).to.equal(5);
+    });
+
+    it('withoutWaiter removes one waiter and leaves the counter', () => {
+      const word = withoutWaiter(pack(3, 4));
+      expect(counterOf(word)).to.equal(3);
+      expect(waitersOf(word)).to.equal(3);
+    });
+
+    it('hasMostWaiters is true only when one more waiter would carry into the counter', () => {
+      expect(hasMostWaiters(pack(1, MAX_WAITERS))).to.equal(true);
+      expect(hasMostWaiters(pack(MAX_COUNTER, MAX_WAITERS))).to.equal(true);
+      expect(hasMostWaiters(pack(1, MAX_WAITERS - 1))).to.equal(false);
+      expect(hasMostWaiters(pack(1, 0))).to.equal(false);
+      expect(counterOf(withWaiter(pack(1, MAX_WAITERS)))).to.equal(2);
     });
   });
 
