@@ -275,9 +275,11 @@ async function sharedRig(c: Contender | undefined, id: string, w: Workload, perT
       start();
     } else if (mode === 'd') {
       Atomics.store(counter, 0, total);
+      // Parked before the workers start, as ours is: a baseline that looked
+      // only after they had finished would measure no wake-up at all.
+      wait = parked();
       begin = wall();
       start();
-      wait = parked();
     } else {
       left = total;
       wait = new Promise<void>((resolve) => {
