@@ -85,8 +85,8 @@ export function wrapWord(word: bigint): bigint {
  * allocate nothing.
  */
 export function counterDelta(delta: number): bigint {
-  if (delta === 1) return COUNTER_ONE;
-  if (delta === -1) return COUNTER_MINUS_ONE;
+  if (delta === 1) return ONE;
+  if (delta === -1) return MINUS_ONE;
   return BigInt(delta) << COUNTER_SHIFT;
 }
 
@@ -120,9 +120,7 @@ export type AddOutcome = (typeof AddOutcome)[keyof typeof AddOutcome];
  * one (an imported constant) would not.
  */
 export function addToWord(word: bigint, delta: number): bigint {
-  if (delta === 1) return word + ONE;
-  if (delta === -1) return word + MINUS_ONE;
-  return word + (BigInt(delta) << COUNTER_SHIFT);
+  return word + counterDelta(delta);
 }
 
 /**
