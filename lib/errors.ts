@@ -16,7 +16,11 @@ export type WaitGroupErrorCode =
   | 'ERR_WAITGROUP_DEADLOCK'
   | 'ERR_WAITGROUP_CANNOT_BLOCK'
   | 'ERR_WAITGROUP_NOT_SHARED'
-  | 'ERR_WAITGROUP_NO_SHARED_MEMORY';
+  | 'ERR_WAITGROUP_NO_SHARED_MEMORY'
+  | 'ERR_ERRGROUP_CLOSED'
+  | 'ERR_WAITGROUP_EXISTS'
+  | 'ERR_WAITGROUP_LOST'
+  | 'ERR_WAITGROUP_TASK_LOST';
 
 /**
  * WaitGroupError reports a misuse of a WaitGroup, or a state in which the
@@ -119,6 +123,43 @@ export function noSharedMemory(): WaitGroupError {
       'in a browser, serve the page cross-origin isolated with the headers ' +
       'Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp. ' +
       'A local WaitGroup (new WaitGroup()) works everywhere',
+  );
+}
+
+/** E3: go() on an ErrGroup whose wait() has settled. */
+export function errGroupClosed(): WaitGroupError {
+  return new WaitGroupError(
+    'ERR_ERRGROUP_CLOSED',
+    'awaitgroup: this ErrGroup has finished (its wait() has settled) and admits no more tasks; ' +
+      'create a new ErrGroup for a new batch',
+  );
+}
+
+/** R3: RedisWaitGroup.create of a name that a live group already has. */
+export function groupExists(name: string): WaitGroupError {
+  return new WaitGroupError(
+    'ERR_WAITGROUP_EXISTS',
+    `awaitgroup: a group named ${JSON.stringify(name)} already exists; ` +
+      'attach to it with RedisWaitGroup.from(client, handle), or create the new batch under another name',
+  );
+}
+
+/** R8: the group's state in Redis expired, was deleted or belongs to another epoch. */
+export function groupLost(name: string, why: string): WaitGroupError {
+  return new WaitGroupError(
+    'ERR_WAITGROUP_LOST',
+    `awaitgroup: the group's state is gone: ${JSON.stringify(name)} ${why}; ` +
+      'its count cannot be trusted, so nothing was applied: start the batch again in a new group ' +
+      '(and keep Redis persistent, appendonly yes, if a restart must not lose it)',
+  );
+}
+
+/** R11: a go() task's lease expired because the process that ran it stopped. */
+export function taskLost(task: string, owner: string): WaitGroupError {
+  return new WaitGroupError(
+    'ERR_WAITGROUP_TASK_LOST',
+    `awaitgroup: a task's owner stopped: task ${task} of ${owner} let its lease expire ` +
+      'without finishing, so this wait can never be released; run the task again in a new group',
   );
 }
 

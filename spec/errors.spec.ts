@@ -4,11 +4,15 @@ import {
   counterOverflow,
   deadlock,
   describe as describeValue,
+  errGroupClosed,
+  groupExists,
+  groupLost,
   misuse,
   negativeCounter,
   noSharedMemory,
   notShared,
   reused,
+  taskLost,
   type WaitGroupError,
   type WaitGroupErrorCode,
 } from '../lib/errors.js';
@@ -24,6 +28,10 @@ describe('errors (SPEC §5)', () => {
     ['ERR_WAITGROUP_CANNOT_BLOCK', cannotBlock],
     ['ERR_WAITGROUP_NOT_SHARED', notShared],
     ['ERR_WAITGROUP_NO_SHARED_MEMORY', noSharedMemory],
+    ['ERR_ERRGROUP_CLOSED', errGroupClosed],
+    ['ERR_WAITGROUP_EXISTS', () => groupExists('batch')],
+    ['ERR_WAITGROUP_LOST', () => groupLost('batch', 'no longer exists in Redis')],
+    ['ERR_WAITGROUP_TASK_LOST', () => taskLost('"resize"', 'host a, pid 7')],
   ];
 
   it('covers every code of the table', () => {

@@ -46,7 +46,8 @@ describe('README', () => {
     const ci = await readFile(new URL('.ci/run', root), 'utf8');
     expect(readme).to.include('npm ci && npm test');
     expect(ci).to.match(/^npm ci\b/m);
-    expect(ci).to.match(/^npm test\b/m);
-    expect(ci).to.match(/^npm run test:browser\b/m);
+    // Each suite runs through .ci/run's `suite NAME COMMAND...`.
+    expect(ci).to.match(/^suite "[^"]+" npm test$/m);
+    expect(ci).to.match(/^suite "[^"]+" npm run test:browser$/m);
   });
 });

@@ -20,6 +20,10 @@ export const MESSAGE_PREFIX: { readonly [code in WaitGroupErrorCode]: string } =
   ERR_WAITGROUP_CANNOT_BLOCK: 'awaitgroup: this thread may not block',
   ERR_WAITGROUP_NOT_SHARED: 'awaitgroup: this WaitGroup is local',
   ERR_WAITGROUP_NO_SHARED_MEMORY: 'awaitgroup: SharedArrayBuffer is not available',
+  ERR_ERRGROUP_CLOSED: 'awaitgroup: this ErrGroup has finished',
+  ERR_WAITGROUP_EXISTS: 'awaitgroup: a group named',
+  ERR_WAITGROUP_LOST: "awaitgroup: the group's state is gone",
+  ERR_WAITGROUP_TASK_LOST: "awaitgroup: a task's owner stopped",
 };
 
 /**
