@@ -1,3 +1,7 @@
+// The declarations use AsyncDisposable and Symbol.asyncDispose; this brings
+// their lib to consumers whose own lib is older (`preserve` keeps it in the .d.ts).
+/// <reference lib="esnext.disposable" preserve="true" />
+
 /**
  * awaitgroup: Go's sync.WaitGroup for the JavaScript event loop.
  *
