@@ -32,13 +32,11 @@ describe('D2 units: call sites, retirement, refusals', () => {
   describe('call sites', () => {
     it("names the caller's file and line for add() and go(), and the time of the call", () => {
       const mark = marks();
+      const never = (): Promise<void> => new Promise<void>(() => {});
       const wg = new WaitGroup({ debug: true });
       const before = Date.now();
       wg.add(mark(2));
-      wg.go(
-        mark(() => new Promise<void>(() => {})),
-        { name: 'never' },
-      );
+      wg.go(mark(never), { name: 'never' });
       const after = Date.now();
       const found = wg.unfinished();
       expect(found.map((unit) => fileAndLine(unit.site))).to.deep.equal(
