@@ -16,6 +16,7 @@
  * @module
  */
 
+export type { GoOptions, UnfinishedTask } from './diagnostics.js';
 export { WaitGroupError, type WaitGroupErrorCode } from './errors.js';
 export type { WaitGroupHandle } from './shared-memory.js';
 export {

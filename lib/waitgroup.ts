@@ -9,6 +9,15 @@
 import { AtomicsSemaphore } from './atomics-semaphore.js';
 import { LocalCell, SharedCell, type StateCell } from './cell.js';
 import {
+  DEBUG_FROM_ENV,
+  type GoOptions,
+  goName,
+  inspectTail,
+  trace,
+  type UnfinishedTask,
+  unfinishedOf,
+} from './diagnostics.js';
+import {
   counterOverflow,
   describe,
   misuse,
@@ -45,6 +54,12 @@ import {
 export interface WaitGroupOptions {
   /** Put the group in a fresh `SharedArrayBuffer`, so that workers can attach to it (S1). */
   readonly shared?: boolean | undefined;
+  /**
+   * Debug mode (D1): record where each unit was added, so that {@link WaitGroup.unfinished}
+   * and the reports of a wait that can never return name it. Default: on when the
+   * environment has `AWAITGROUP_DEBUG=1`; `false` turns it off even then.
+   */
+  readonly debug?: boolean | undefined;
 }
 
 /** Options of {@link WaitGroup.wait}. */
@@ -166,6 +181,7 @@ export class WaitGroup implements AsyncDisposable {
   constructor(options?: WaitGroupOptions) {
     let handle = attaching;
     attaching = undefined;
+    let debug = DEBUG_FROM_ENV;
     if (handle === undefined && options !== undefined) {
       if (typeof options !== 'object' || options === null) {
         throw badOptions(
@@ -179,6 +195,12 @@ export class WaitGroup implements AsyncDisposable {
         throw badOptions('new WaitGroup', 'options.shared must be a boolean', shared);
       }
       if (shared) handle = allocateHandle();
+      if (options.debug !== undefined) {
+        if (typeof options.debug !== 'boolean') {
+          throw badOptions('new WaitGroup', 'options.debug must be a boolean', options.debug);
+        }
+        debug = options.debug;
+      }
     }
     this.#handle = handle;
     if (handle === undefined) {
@@ -189,6 +211,10 @@ export class WaitGroup implements AsyncDisposable {
       this.#cell = new SharedCell(words, 0);
       this.#semaphore = new AtomicsSemaphore(new WaitSide(this.#cell), tokens);
     }
+    // D1: a debug group gets its own add, done, go and wait from diagnostics.ts,
+    // which call the methods below and keep the books. A group without debug
+    // mode has no field and no check for it on any path (D6).
+    if (debug) trace(this, this.#cell, WaitGroup.prototype);
   }
 
   /**
@@ -411,18 +437,24 @@ export class WaitGroup implements AsyncDisposable {
    * (S11). Task errors are the returned promise's to report: `wait()` does
    * not collect them.
    *
+   * In debug mode the task is one unit of {@link unfinished}, named by
+   * `options.name`, retired when its result settles (D2).
+   *
    * @param fn - the task
-   * @throws {TypeError} if `fn` is not a function; nothing is added.
+   * @param options - `name` names the task in debug mode's reports (D1)
+   * @throws {TypeError} if `fn` is not a function, or `options` or `name` is
+   *   malformed; nothing is added.
    * @throws {WaitGroupError} ERR_WAITGROUP_COUNTER_OVERFLOW; `fn` is not called.
    * @example
    * ```ts
    * const body = await wg.go(() => fetch(url).then((r) => r.text()));
    * ```
    */
-  go<T>(fn: () => T | PromiseLike<T>): Promise<Awaited<T>> {
+  go<T>(fn: () => T | PromiseLike<T>, options?: GoOptions): Promise<Awaited<T>> {
     if (typeof fn !== 'function') {
       throw new TypeError(`go: fn must be a function, got ${describe(fn)}; nothing was added`);
     }
+    if (options !== undefined) goName(options);
     this.#add(1);
     let result: T | PromiseLike<T>;
     try {
@@ -442,6 +474,25 @@ export class WaitGroup implements AsyncDisposable {
     return Promise.resolve(result).then(this.#onFulfilled, this.#onRejected) as Promise<Awaited<T>>;
   }
 
+  /**
+   * unfinished returns the units not yet done, oldest first (D2). In debug
+   * mode each `add(n)` and `go()` is a unit with its name, call site, time and
+   * the counts it still holds; `done()` retires the oldest `add` unit's counts,
+   * a `go()` task its own. A shared group lists what this instance added.
+   * Outside debug mode it returns one anonymous unit holding the whole counter
+   * while the counter is above zero, and nothing once it is zero.
+   *
+   * @example
+   * ```ts
+   * const wg = new WaitGroup({ debug: true });
+   * wg.go(() => fetch(url), { name: url });
+   * wg.unfinished(); // [{ name: url, site: 'file:///app/crawl.js:41:7', since: 1764662400000, count: 1 }]
+   * ```
+   */
+  unfinished(): readonly UnfinishedTask[] {
+    return unfinishedOf(this, this.counter);
+  }
+
   /** `await using wg = new WaitGroup()` waits for the group when the scope ends (S12). */
   [Symbol.asyncDispose](): Promise<void> {
     return this.wait();
@@ -451,17 +502,21 @@ export class WaitGroup implements AsyncDisposable {
     return 'WaitGroup';
   }
 
-  /** How Node's `util.inspect` shows a group (S13): its counter, waiters and home. */
+  /**
+   * How Node's `util.inspect` shows a group (S13): its counter, waiters and
+   * home; in debug mode also its unfinished units (D3).
+   */
   [Symbol.for('nodejs.util.inspect.custom')](
     _depth: number,
     options: { stylize?: (text: string, style: string) => string },
+    inspect?: (value: unknown, options?: unknown) => string,
   ): string {
     const word = this.#cell.load();
     const style = options?.stylize ?? ((text: string) => text);
     return (
       `WaitGroup { counter: ${style(String(counterOf(word)), 'number')}, ` +
       `waiters: ${style(String(waitersOf(word)), 'number')}, ` +
-      `shared: ${style(String(this.shared), 'boolean')} }`
+      `shared: ${style(String(this.shared), 'boolean')}${inspectTail(this, options, inspect)} }`
     );
   }
 }
