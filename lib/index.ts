@@ -17,6 +17,7 @@
  */
 
 export type { GoOptions, UnfinishedTask } from './diagnostics.js';
+export { ErrGroup, type ErrGroupOptions, type ErrGroupTask } from './errgroup.js';
 export { WaitGroupError, type WaitGroupErrorCode } from './errors.js';
 export type { WaitGroupHandle } from './shared-memory.js';
 export {

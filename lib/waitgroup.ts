@@ -539,7 +539,7 @@ function waitSignal(options: WaitOptions): AbortSignal | undefined {
 }
 
 /** isAbortSignal tells an `AbortSignal`, of this realm or another, by its shape. */
-function isAbortSignal(value: unknown): value is AbortSignal {
+export function isAbortSignal(value: unknown): value is AbortSignal {
   return (
     typeof value === 'object' &&
     value !== null &&

@@ -33,9 +33,9 @@ describe('package', () => {
     expect(byName.WaitGroupError).to.equal(byPath.WaitGroupError);
   });
 
-  it('exports exactly WaitGroup and WaitGroupError at run time', async () => {
+  it('exports exactly ErrGroup, WaitGroup and WaitGroupError at run time', async () => {
     const surface = await import('../lib/index.js');
-    expect(Object.keys(surface).sort()).to.deep.equal(['WaitGroup', 'WaitGroupError']);
+    expect(Object.keys(surface).sort()).to.deep.equal(['ErrGroup', 'WaitGroup', 'WaitGroupError']);
   });
 
   it('keeps lib/ free of Node imports, so the same build runs in browsers', async () => {

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { type UnfinishedTask, WaitGroup } from '../../lib/index.js';
 import { MAX_COUNTER } from '../../lib/state.js';
-import { flushMicrotasks } from '../helpers/async.js';
+import { deferred, flushMicrotasks } from '../helpers/async.js';
 import { fileAndLine, marks } from '../helpers/site.js';
 import { expectWaitGroupError } from '../helpers/waitgroup.js';
 import { runFixture, stopFixtures } from './child.js';
@@ -9,21 +9,6 @@ import { runFixture, stopFixtures } from './child.js';
 /** names and counts of a group's open units, oldest first. */
 function units(wg: WaitGroup): Array<[string | undefined, number]> {
   return wg.unfinished().map((unit) => [unit.name, unit.count]);
-}
-
-/** A promise and its settle functions. */
-function deferred(): {
-  promise: Promise<void>;
-  resolve: () => void;
-  reject: (reason: unknown) => void;
-} {
-  let resolve!: () => void;
-  let reject!: (reason: unknown) => void;
-  const promise = new Promise<void>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
 }
 
 describe('D2 units: call sites, retirement, refusals', () => {

@@ -122,3 +122,21 @@ export function stepLog(): ((step: string) => void) & { readonly steps: readonly
   };
   return Object.assign(log, { steps });
 }
+
+/** A promise and its settlers: a task that finishes when the test says so. */
+export interface Deferred<T = void> {
+  readonly promise: Promise<T>;
+  resolve(value: T): void;
+  reject(reason: unknown): void;
+}
+
+/** deferred returns a pending promise with its settlers. */
+export function deferred<T = void>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  let reject!: (reason: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
