@@ -126,7 +126,8 @@ async function main(options: Options): Promise<number> {
   );
   console.log(`  ok      ${pad(tally.ok)}`);
   console.log(
-    `  failed  ${pad(tally.http + tally.network)}  (HTTP 500: ${tally.http}, network: ${tally.network})`,
+    `  failed  ${pad(tally.http + tally.network)}  (HTTP 500: ${tally.http}, network: ${tally.network}; ` +
+      'deliberate: the /flaky route fails 1 request in 20 to show that failures are counted too)',
   );
   console.log(`  served  ${pad(stats.served)}  by the server`);
 

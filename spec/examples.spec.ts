@@ -69,6 +69,21 @@ describe('examples', function () {
     running.clear();
   });
 
+  describe('errgroup-crawl', () => {
+    it('stops at the failing route: the pages in flight are cancelled and the queued never start', async () => {
+      const outcome = await run('errgroup-crawl');
+      expectSuccess(outcome);
+      const { stdout } = outcome;
+      expect(stdout.split('\n')[0]).to.equal('crawl stopped: HTTP 500 from /page/10');
+      const ran = numberAfter(stdout, /^ {2}ran/);
+      const cancelled = numberAfter(stdout, /^ {2}cancelled/);
+      const neverStarted = numberAfter(stdout, /^ {2}never started/);
+      // Pages 0–9 answer at once; /page/10 fails once 11–13 are in flight,
+      // which only the abort can end; 14–99 were still queued.
+      expect([ran, cancelled, neverStarted]).to.deep.equal([10, 3, 86]);
+    });
+  });
+
   describe('fetch-fanout', () => {
     it('answers 300 requests by default, 5 of them with a 500, all before wait() resolves', async () => {
       const outcome = await run('fetch-fanout');
@@ -77,7 +92,7 @@ describe('examples', function () {
       expect(stdout).to.match(/^300 requests in \d+\.\d\d s \(\d+ requests\/s\)$/m);
       expect(numberAfter(stdout, /^ {2}ok/)).to.equal(295);
       expect(numberAfter(stdout, /^ {2}failed/)).to.equal(5);
-      expect(stdout).to.include('(HTTP 500: 5, network: 0)');
+      expect(stdout).to.include('(HTTP 500: 5, network: 0; deliberate: the /flaky route fails');
       expect(numberAfter(stdout, /^ {2}served/)).to.equal(300);
     });
 
