@@ -67,7 +67,8 @@ function isSharedArrayBuffer(value: unknown): value is SharedArrayBuffer {
  * validateHandle checks `handle` as S14 requires and returns a frozen copy
  * of it: a `TypeError` if it is not an object or its `buffer` is not a
  * `SharedArrayBuffer`; a `RangeError` if `byteOffset` is not an integer ≥ 0,
- * not a multiple of 8, or leaves fewer than 16 bytes.
+ * not a multiple of 8, or leaves fewer than 16 bytes. A missing `byteOffset`
+ * is 0.
  */
 export function validateHandle(handle: unknown): WaitGroupHandle {
   if (typeof handle !== 'object' || handle === null) {
@@ -76,11 +77,23 @@ export function validateHandle(handle: unknown): WaitGroupHandle {
         'pass the wg.handle of a shared group, or { buffer: aSharedArrayBuffer, byteOffset: 0 }',
     );
   }
-  const { buffer, byteOffset } = handle as Record<string, unknown>;
-  if (!isSharedArrayBuffer(buffer)) {
+  if (isSharedArrayBuffer(handle)) {
     throw new TypeError(
-      `WaitGroup.from: handle.buffer must be a SharedArrayBuffer, got ${describe(buffer)}; ` +
-        'a shared group lives in shared memory (an ArrayBuffer is copied, not shared, by postMessage)',
+      'WaitGroup.from: handle must be { buffer, byteOffset }, got the SharedArrayBuffer itself; ' +
+        'pass { buffer: thatBuffer, byteOffset: 0 } (or the offset of the group in it)',
+    );
+  }
+  // A handle without byteOffset names the group at the start of its buffer.
+  const { buffer, byteOffset = 0 } = handle as Record<string, unknown>;
+  if (!isSharedArrayBuffer(buffer)) {
+    const given =
+      Object.prototype.toString.call(handle) === '[object WaitGroup]'
+        ? 'got a WaitGroup; pass its wg.handle'
+        : `got ${describe(buffer)}; pass the wg.handle of a shared group, or { buffer, byteOffset } ` +
+          'naming 16 bytes of your own SharedArrayBuffer';
+    throw new TypeError(
+      `WaitGroup.from: handle.buffer must be a SharedArrayBuffer, ${given} ` +
+        '(a shared group lives in shared memory; an ArrayBuffer is copied, not shared, by postMessage)',
     );
   }
   if (typeof byteOffset !== 'number' || !Number.isSafeInteger(byteOffset) || byteOffset < 0) {

@@ -87,7 +87,19 @@ describe('shared: S14 WaitGroup.from', function () {
       what: 'no buffer',
       handle: () => ({ byteOffset: 0 }),
       error: TypeError,
-      says: /handle\.buffer must be a SharedArrayBuffer, got undefined \(undefined\)/,
+      says: /handle\.buffer must be a SharedArrayBuffer, got undefined \(undefined\); pass the wg\.handle of a shared group, or \{ buffer, byteOffset \}/,
+    },
+    {
+      what: 'a WaitGroup instead of its handle',
+      handle: () => new WaitGroup({ shared: true }),
+      error: TypeError,
+      says: /handle\.buffer must be a SharedArrayBuffer, got a WaitGroup; pass its wg\.handle/,
+    },
+    {
+      what: 'the SharedArrayBuffer itself',
+      handle: () => sab(16),
+      error: TypeError,
+      says: /got the SharedArrayBuffer itself; pass \{ buffer: thatBuffer, byteOffset: 0 \}/,
     },
     {
       what: 'byteOffset -8',
@@ -142,6 +154,14 @@ describe('shared: S14 WaitGroup.from', function () {
       expect((thrown as Error).message).to.match(says);
     });
   }
+
+  it('takes a handle without byteOffset as offset 0', () => {
+    const buffer = sab(16);
+    const wg = WaitGroup.from({ buffer } as never);
+    wg.add(2);
+    expect(WaitGroup.from({ buffer, byteOffset: 0 }).counter).to.equal(2);
+    expect(wg.handle).to.deep.equal({ buffer, byteOffset: 0 });
+  });
 
   it('accepts a SharedArrayBuffer from another realm (node:vm)', async () => {
     const buffer = runInNewContext('new SharedArrayBuffer(32)') as SharedArrayBuffer;
