@@ -5,6 +5,7 @@
  */
 
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 
@@ -21,10 +22,15 @@ interface Outcome {
 const running = new Set<ChildProcess>();
 
 /** run runs dist/examples/`name`.js with `args`, stdio piped, and resolves when it exits. */
-function run(name: string, args: readonly string[] = []): Promise<Outcome> {
+function run(
+  name: string,
+  args: readonly string[] = [],
+  env: Readonly<Record<string, string>> = {},
+): Promise<Outcome> {
   const file = fileURLToPath(new URL(`../examples/${name}.js`, import.meta.url));
   const child = spawn(process.execPath, ['--enable-source-maps', file, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
   });
   running.add(child);
   let stdout = '';
@@ -67,6 +73,37 @@ describe('examples', function () {
   afterEach(() => {
     for (const child of running) child.kill('SIGKILL');
     running.clear();
+  });
+
+  describe('forgotten-done', () => {
+    it('with AWAITGROUP_DEBUG=1, names the units that never finished and where they were added', async () => {
+      const outcome = await run('forgotten-done', [], { AWAITGROUP_DEBUG: '1' });
+      const major = Number(process.versions.node.split('.')[0]);
+      expect(outcome.code).to.equal(13);
+      expect(outcome.stdout).to.equal('waiting for 4 tasks\n');
+      // The sites are the lines of the example that made the group and its units.
+      const source = (
+        await readFile(new URL('../../examples/forgotten-done.ts', import.meta.url), 'utf8')
+      ).split('\n');
+      const at = (text: string) =>
+        `examples/forgotten-done.ts:${source.findIndex((line) => line.includes(text)) + 1}`;
+      const warning = outcome.stderr
+        .split('\n')
+        .find((line) => line.includes('AWAITGROUP_PENDING_WAIT'));
+      expect(warning, outcome.stderr).to.include(
+        `[AWAITGROUP_PENDING_WAIT] Warning: WaitGroup created at ${at('new WaitGroup()')}:12: ` +
+          `1 wait() pending, 2 tasks never finished: add() (added at ${at('wg.add(1)')}:6, `,
+      );
+      expect(warning).to.include(`fetch /slow (added at ${at("name: 'fetch /slow'")}:4, `);
+      expect(warning).to.match(/ \d+\.\d s ago\), fetch \/slow \(added at \S+, \d+\.\d s ago\)$/);
+      if (major >= 22) expect(outcome.stderr).to.include('Detected unsettled top-level await');
+    });
+
+    it('without debug mode, exits as the runtime does and names nothing', async () => {
+      const outcome = await run('forgotten-done', [], { AWAITGROUP_DEBUG: '0' });
+      expect(outcome.code).to.equal(13);
+      expect(outcome.stderr).to.not.include('AWAITGROUP_PENDING_WAIT');
+    });
   });
 
   describe('errgroup-crawl', () => {
