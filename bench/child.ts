@@ -10,6 +10,7 @@
 
 import { Worker } from 'node:worker_threads';
 import { type Contender, type Group, loadContender } from './contenders.js';
+import { type Limiter, loadLimiter } from './limiters.js';
 import type { WorkerData } from './worker.js';
 import { type Workload, workload } from './workloads.js';
 
@@ -315,6 +316,29 @@ async function sharedRig(c: Contender | undefined, id: string, w: Workload, perT
   return { round, close } satisfies SharedRig;
 }
 
+// ErrGroup against limiters ------------------------------------------------------
+
+function limited(l: Limiter, n: number, limit: number): Round {
+  return async () => {
+    const start = now();
+    await l.run(n, limit, task);
+    const ms = now() - start;
+    return { ms, 'ns/task': (ms * 1e6) / n };
+  };
+}
+
+function queued(l: Limiter, n: number): Round {
+  return async () => {
+    const before = heap();
+    const release = l.queue(n, task);
+    retained.items = [release];
+    const bytes = (heap() - before) / n;
+    await release();
+    retained.items = [];
+    return { 'B/task': bytes };
+  };
+}
+
 // main ------------------------------------------------------------------------
 
 function median(values: number[]): number {
@@ -338,7 +362,9 @@ async function main(): Promise<void> {
   // A ref'd handle: shared waits parked in Atomics.waitAsync keep nothing alive.
   const keepAlive = setInterval(() => {}, 1 << 30);
   const baselineOnly = contenderId === 'a' || contenderId === 'c' || contenderId === 'd';
-  const c = baselineOnly ? undefined : await loadContender(contenderId);
+  const limiter = w.kind === 'limited' || w.kind === 'queued';
+  const c = baselineOnly || limiter ? undefined : await loadContender(contenderId);
+  const l = limiter ? await loadLimiter(contenderId) : undefined;
   let rig: SharedRig | undefined;
   let round: Round;
   switch (w.kind) {
@@ -359,6 +385,12 @@ async function main(): Promise<void> {
       break;
     case 'waiter':
       round = waiters(c as Contender, n);
+      break;
+    case 'limited':
+      round = limited(l as Limiter, n, w.limit ?? Number.POSITIVE_INFINITY);
+      break;
+    case 'queued':
+      round = queued(l as Limiter, n);
       break;
     case 'shared':
       rig = await sharedRig(c, contenderId, w, quick ? w.quickN : (w.perThread ?? 1));

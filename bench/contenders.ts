@@ -7,6 +7,8 @@
  * @module
  */
 
+import { LIMITER_LABELS } from './limiters.js';
+
 /** What the workloads call: Go's three verbs. */
 export interface Group {
   add(delta: number): void;
@@ -139,6 +141,7 @@ export const LABELS: Readonly<Record<string, string>> = {
   jpw: '@jpwilliams/waitgroup',
   esfx: '@esfx/async-countdown',
   teamwork: '@hapi/teamwork',
+  ...LIMITER_LABELS,
 };
 
 /**

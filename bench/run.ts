@@ -236,6 +236,27 @@ function verdicts(r: Results): Verdict[] {
       );
     }
   }
+  out.push(
+    verdict(
+      'ErrGroup limit 16 ≤ 0.8 × p-limit',
+      ratio(r, 'errgroup-limit16', 'errgroup', 'plimit', 'ms'),
+      0.8,
+    ),
+  );
+  out.push(
+    verdict(
+      'ErrGroup queued task ≤ 0.8 × p-limit heap',
+      ratio(r, 'errgroup-queued', 'errgroup', 'plimit', 'B/task'),
+      0.8,
+    ),
+  );
+  out.push(
+    verdict(
+      'ErrGroup unlimited ≤ 1.15 × go()',
+      ratio(r, 'errgroup-unlimited', 'errgroup', 'wg-go', 'ms'),
+      1.15,
+    ),
+  );
   return out;
 }
 

@@ -6,7 +6,16 @@
  */
 
 /** What a workload measures; child.ts has one runner per kind. */
-export type Kind = 'fanout' | 'pairs' | 'release' | 'zero' | 'shared' | 'idle' | 'waiter';
+export type Kind =
+  | 'fanout'
+  | 'pairs'
+  | 'release'
+  | 'zero'
+  | 'shared'
+  | 'idle'
+  | 'waiter'
+  | 'limited'
+  | 'queued';
 
 /** One metric a round reports. */
 export interface Metric {
@@ -25,6 +34,8 @@ export interface Workload {
   /** Shared workloads: worker threads and done() calls per worker. */
   readonly threads?: number;
   readonly perThread?: number;
+  /** Limiter workloads: tasks run at once. */
+  readonly limit?: number;
   readonly contenders: readonly string[];
   /** The contender the ratios are taken against. */
   readonly baseline: string;
@@ -161,6 +172,44 @@ export const WORKLOADS: readonly Workload[] = [
     metrics: [{ key: 'B/waiter', unit: 'B' }],
     warmup: 0,
     rounds: 3,
+  },
+  {
+    id: 'errgroup-limit16',
+    title: 'ErrGroup: 1e5 tasks with limit 16, then wait()',
+    kind: 'limited',
+    n: 1e5,
+    quickN: 1e3,
+    limit: 16,
+    contenders: ['plimit', 'errgroup', 'pmap'],
+    baseline: 'plimit',
+    metrics: [ms, perTask],
+    warmup: 2,
+    rounds: 10,
+  },
+  {
+    id: 'errgroup-queued',
+    title: 'ErrGroup: memory of one queued task (1e5 behind limit 1)',
+    kind: 'queued',
+    n: 1e5,
+    quickN: 1e3,
+    contenders: ['plimit', 'errgroup'],
+    baseline: 'plimit',
+    metrics: [{ key: 'B/task', unit: 'B' }],
+    warmup: 0,
+    rounds: 3,
+  },
+  {
+    id: 'errgroup-unlimited',
+    title: 'ErrGroup: 1e5 tasks without a limit, then wait()',
+    kind: 'limited',
+    n: 1e5,
+    quickN: 1e3,
+    limit: Number.POSITIVE_INFINITY,
+    contenders: ['wg-go', 'errgroup'],
+    baseline: 'wg-go',
+    metrics: [ms, perTask],
+    warmup: 2,
+    rounds: 10,
   },
 ];
 

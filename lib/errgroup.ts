@@ -265,23 +265,25 @@ export class ErrGroup implements AsyncDisposable {
     } catch (error) {
       result = Promise.reject(error);
     }
-    return Promise.resolve(result).then(
-      (value) => {
-        this.#finish();
-        return value;
-      },
-      (error: unknown) => {
-        // E4: record and abort before this task counts as done.
-        if (!this.#failed) {
-          this.#failed = true;
-          this.#error = error;
-          this.#controller.abort(error);
-        }
-        this.#finish();
-        throw error;
-      },
-    );
+    // One pair of settle handlers per group, not per task (the unlimited row of SPEC §7).
+    return Promise.resolve(result).then(this.#onFulfilled, this.#onRejected) as Promise<Awaited<T>>;
   }
+
+  readonly #onFulfilled = <T>(value: T): T => {
+    this.#finish();
+    return value;
+  };
+
+  readonly #onRejected = (error: unknown): never => {
+    // E4: record and abort before this task counts as done.
+    if (!this.#failed) {
+      this.#failed = true;
+      this.#error = error;
+      this.#controller.abort(error);
+    }
+    this.#finish();
+    throw error;
+  };
 
   /** #finish frees a slot: the next queued task starts in this same handler, then the task counts as done. */
   #finish(): void {
