@@ -4,22 +4,14 @@
  * output and exit code are checked.
  */
 
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
+import { collect, type Outcome, stopChildren } from './helpers/child.js';
 
 /** How long a child may run before the hang guard kills it. */
 const HANG_GUARD_MS = 30_000;
-
-interface Outcome {
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-const running = new Set<ChildProcess>();
 
 /** run runs dist/examples/`name`.js with `args`, stdio piped, and resolves when it exits. */
 function run(
@@ -32,24 +24,7 @@ function run(
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },
   });
-  running.add(child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-    stdout += chunk;
-  });
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr += chunk;
-  });
-  const guard = setTimeout(() => child.kill('SIGKILL'), HANG_GUARD_MS);
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(guard);
-      running.delete(child);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
+  return collect(child, HANG_GUARD_MS);
 }
 
 /** expectSuccess asserts exit code 0 and an empty stderr, showing the output if not. */
@@ -70,10 +45,7 @@ function numberAfter(text: string, label: RegExp): number {
 describe('examples', function () {
   this.timeout(HANG_GUARD_MS + 5_000);
 
-  afterEach(() => {
-    for (const child of running) child.kill('SIGKILL');
-    running.clear();
-  });
+  afterEach(stopChildren);
 
   describe('forgotten-done', () => {
     it('with AWAITGROUP_DEBUG=1, names the units that never finished and where they were added', async () => {

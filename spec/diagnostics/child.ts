@@ -6,15 +6,11 @@
  * @module
  */
 
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { collect, type Outcome, stopChildren } from '../helpers/child.js';
 
-export interface Outcome {
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+export type { Outcome };
 
 export interface RunOptions {
   readonly flags?: readonly string[];
@@ -30,7 +26,6 @@ export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const NODE_MAJOR = Number(process.versions.node.split('.')[0]);
 
 const HANG_GUARD_MS = 15_000;
-const running = new Set<ChildProcess>();
 
 /** runFixture runs dist/spec/fixtures/`name`.js and resolves when it exits. */
 export function runFixture(name: string, options: RunOptions = {}): Promise<Outcome> {
@@ -43,31 +38,11 @@ export function runFixture(name: string, options: RunOptions = {}): Promise<Outc
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  running.add(child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-    stdout += chunk;
-  });
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr += chunk;
-  });
-  const guard = setTimeout(() => child.kill('SIGKILL'), HANG_GUARD_MS);
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(guard);
-      running.delete(child);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
+  return collect(child, HANG_GUARD_MS);
 }
 
 /** stopFixtures kills every child still running (for afterEach). */
-export function stopFixtures(): void {
-  for (const child of running) child.kill('SIGKILL');
-  running.clear();
-}
+export const stopFixtures = stopChildren;
 
 /** warnings returns the AWAITGROUP_PENDING_WAIT warnings of a child's stderr, without Node's prefix. */
 export function warnings(stderr: string): string[] {
