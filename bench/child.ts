@@ -71,7 +71,7 @@ function fanout(c: Contender, id: string, n: number): Round {
       return { ms, 'ns/task': (ms * 1e6) / n };
     };
   }
-  const go = id === 'local-go' ? c.go : undefined;
+  const go = id === 'local-go' || id === 'local-go-debug' ? c.go : undefined;
   return async () => {
     const group = c.create(n);
     const done = (): void => group.done();

@@ -137,6 +137,8 @@ export const LABELS: Readonly<Record<string, string>> = {
   c: '(c) postMessage barrier',
   local: 'awaitgroup local add+done',
   'local-go': 'awaitgroup local go()',
+  'local-debug': 'awaitgroup local add+done, debug on',
+  'local-go-debug': 'awaitgroup local go(), debug on',
   shared: 'awaitgroup shared',
   jpw: '@jpwilliams/waitgroup',
   esfx: '@esfx/async-countdown',
@@ -158,11 +160,15 @@ export async function loadContender(id: string): Promise<Contender> {
       return { create: () => new PackedBigIntGroup() };
     case 'local':
     case 'local-go':
+    case 'local-debug':
+    case 'local-go-debug':
     case 'shared': {
       const { WaitGroup } = await import('../lib/index.js');
       const shared = id === 'shared';
+      // Debug off is explicit, so that AWAITGROUP_DEBUG in the environment cannot turn it on.
+      const debug = id.endsWith('-debug');
       return {
-        create: () => new WaitGroup({ shared }),
+        create: () => new WaitGroup({ shared, debug }),
         go: (group, task) => {
           (group as InstanceType<typeof WaitGroup>).go(task);
         },

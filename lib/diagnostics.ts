@@ -180,7 +180,22 @@ export class Ledger {
   added(delta: number): void {
     if (delta > 0) this.#adds.push(new Unit(this.#order++, undefined, delta, false));
     else if (delta < 0) this.#retire(-delta);
-    if (this.watched && waitersOf(this.#cell.load()) === 0) unwatch(this);
+    this.#changed();
+  }
+
+  /**
+   * #changed follows a change of the counter. At zero every `add` unit is
+   * retired, whatever retired the counts: a `done()` may have counted
+   * against a `go()` task's unit (nothing is open at zero but the tasks
+   * still to settle, and their own settle retires them).
+   */
+  #changed(): void {
+    const word = this.#cell.load();
+    if (counterOf(word) === 0 && this.#adds.length > 0) {
+      this.#adds = [];
+      this.#head = 0;
+    }
+    if (this.watched && waitersOf(word) === 0) unwatch(this);
   }
 
   /** started records a `go()` task that has been counted, and returns its unit. */
@@ -190,9 +205,10 @@ export class Ledger {
     return unit;
   }
 
-  /** finished retires a `go()` task's own unit, once its result has settled. */
+  /** finished retires a `go()` task's own unit, once its result has settled and its done() ran. */
   finished(unit: Unit): void {
     this.#tasks.delete(unit);
+    this.#changed();
   }
 
   /** #retire retires `count` counts of the oldest open `add` units. */
@@ -436,8 +452,11 @@ export function trace<G extends Traced>(wg: G, cell: StateCell, base: Traced): v
       base.add.call(wg, 1);
       const unit = ledger.started(name);
       const finish = (): void => {
-        ledger.finished(unit);
-        base.done.call(wg);
+        try {
+          base.done.call(wg);
+        } finally {
+          ledger.finished(unit); // even when a stray done() took this task's count
+        }
       };
       let result: T | PromiseLike<T>;
       try {
