@@ -24,14 +24,15 @@ const HOLD_INTERVAL_MS = 0x3fff_ffff;
 
 function hold(): void {}
 
-/** holdProcess counts one more pending shared wait (PROTOCOL.md W4). */
+/** holdProcess counts one more pending shared wait (model/README.md M0). */
 export function holdProcess(): void {
   if (pending++ === 0) timer = setInterval(hold, HOLD_INTERVAL_MS);
 }
 
-/** releaseProcess counts one pending shared wait less (PROTOCOL.md W10, X4). */
-export function releaseProcess(): void {
-  if (--pending === 0) {
+/** releaseProcess counts `count` pending shared waits less (M4, M7): a batch settles at once. */
+export function releaseProcess(count: number): void {
+  pending -= count;
+  if (pending === 0) {
     clearInterval(timer);
     timer = undefined;
   }
