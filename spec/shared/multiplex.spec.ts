@@ -149,6 +149,26 @@ describe('shared: the waits of one thread share one parked waitAsync (model/READ
     expectState(wg, 0, 0);
   });
 
+  it('a signal-like object that cannot be listened to rejects, registers nothing and queues nothing', async () => {
+    const wg = sharedGroup();
+    wg.add(1);
+    const queued = track(wg.wait());
+    const error = new Error('no listeners');
+    const signal = {
+      aborted: false,
+      addEventListener() {
+        throw error;
+      },
+      removeEventListener() {},
+    } as unknown as AbortSignal;
+    expect(await expectRejection(wg.wait({ signal }))).to.equal(error);
+    expectState(wg, 1, 1);
+    expect(pendingSharedWaits()).to.equal(1);
+    wg.done();
+    await queued.promise;
+    expect(tokenWord(wg.handle)).to.equal(0);
+  });
+
   it('aborts racing a worker’s done(), 40 rounds: every wait settles once and no token is left', async () => {
     const wg = sharedGroup();
     const worker = await attach(wg);
