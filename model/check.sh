@@ -51,8 +51,9 @@ run_check() {
   mkdir -p "$dir"
   cp "$MODEL" "$dir/"
   # A small search is over before -O2 would have compiled pan.c (7 s).
-  local cc="-O2 -w" run="-m2000000 -w26"
-  [ "$size" = quick ] && cc="-O0 -w" && run="-m2000000 -w24"
+  # MEMLIM (MB) stops a search that outgrows the machine instead of the machine.
+  local cc="-O2 -w -DMEMLIM=${MEMLIM_MB:-3000} -DCOLLAPSE" run="-m2000000 -w25"
+  [ "$size" = quick ] && cc="-O0 -w -DMEMLIM=${MEMLIM_MB:-3000}" && run="-m2000000 -w24"
   if [ "$mode" = live ]; then
     set -- "$@" -DLIVE
     cc="$cc -DNFAIR=4"
@@ -75,8 +76,8 @@ run_check() {
     states=$(echo "$out" | sed -n 's/^ *\([0-9.e+]*\) states, stored.*/\1/p' | head -1)
     first=$(echo "$out" | grep -E '^pan:[0-9]+:|^pan: (out of memory|error)' | head -1)
     secs=$((SECONDS - t0))
-    if echo "$out" | grep -qE 'max search depth too small|out of memory|too many processes'; then
-      echo "FAIL  $name [$mode]: search incomplete: $(echo "$out" | grep -E 'max search depth|out of memory|too many' | head -1)"
+    if echo "$out" | grep -qE 'max search depth too small|out of memory|too many processes|MEMLIM'; then
+      echo "FAIL  $name [$mode]: search incomplete: $(echo "$out" | grep -E 'max search depth|out of memory|too many|MEMLIM' | head -1)"
       exit
     fi
     case $expect in
@@ -116,6 +117,7 @@ check() {
 # (and agent 1) run async waits through one multiplexer each; blocking
 # waiters are threads of their own unless SYNCA0 puts one on agent 0.
 M="-DNDOER=2 -DNA=1 -DNLW=2"                       # one agent, two local waiters
+H="-DNDOER=2 -DNA=2 -DNLW=1 -DNLW1=1"              # two agents, one waiter each
 T="-DNDOER=2 -DNA=2 -DNLW=2 -DNLW1=1"              # two agents: 2 + 1 waiters
 S="-DNDOER=2 -DNA=1 -DNLW=2 -DNSW=1"               # one agent + a blocking waiter
 
@@ -130,10 +132,10 @@ check mux-2gen              live   ok full  $M -DABORTS=1 -DNGEN=2
 check two-agents            safety ok quick $T -DABORTS=1
 check two-agents            live   ok full  $T -DABORTS=1
 check two-agents-aborts     safety ok full  $T -DABORTS=9
-check two-agents-2gen       safety ok full  $T -DABORTS=1 -DNGEN=2
+check two-agents-2gen       safety ok full  $H -DABORTS=1 -DNGEN=2
 check with-waitsync         safety ok quick $S -DABORTS=1 -DSWKIND0=K_SYNC_TIMEOUT
 check with-waitsync         live   ok full  $S -DABORTS=1 -DSWKIND0=K_SYNC_TIMEOUT
-check with-waitsync-2gen    safety ok full  $S -DABORTS=1 -DSWKIND0=K_SYNC_TIMEOUT -DNGEN=2
+check with-waitsync-2gen    safety ok full  -DNDOER=2 -DNA=1 -DNLW=1 -DNSW=1 -DABORTS=1 -DSWKIND0=K_SYNC_TIMEOUT -DNGEN=2
 check waitsync-on-agent     safety ok quick $M -DABORTS=1 -DSYNCA0=1 -DSAKIND=K_SYNC_TIMEOUT
 check waitsync-on-agent     live   ok full  $M -DABORTS=1 -DSYNCA0=1 -DSAKIND=K_SYNC_TIMEOUT
 check extra-add             safety ok full  $M -DABORTS=3 -DEXTRA_ADD
@@ -147,18 +149,18 @@ check poll-fallback         live   ok full  $T -DABORTS=1 -DPOLL
 # Go's rule broken (the next generation starts before every earlier wait
 # returned), the two ghost checks it breaks turned off: still no hang, no
 # leaked token, the word ends at 0, and REUSED only because the rule was broken.
-check hazard-no-hang-no-leak safety ok full $T -DABORTS=1 -DNGEN=2 -DHAZARD -DGHOST_D=0 -DSTRICT_C=0
+check hazard-no-hang-no-leak safety ok full $H -DABORTS=1 -DNGEN=2 -DHAZARD -DGHOST_D=0 -DSTRICT_C=0
 
 echo "== the documented hazard (misuse, SPEC S9): expected counterexamples"
-check hazard-early-wake     safety 'cex:g_epoch>' full $T -DABORTS=1 -DNGEN=2 -DHAZARD -DGHOST_D=0
-check hazard-steals-registration safety 'cex:g_epoch==ep' full $T -DABORTS=1 -DNGEN=2 -DHAZARD -DSTRICT_C=0
+check hazard-early-wake     safety 'cex:g_epoch>' full $H -DABORTS=1 -DNGEN=2 -DHAZARD -DGHOST_D=0
+check hazard-steals-registration safety 'cex:g_epoch==wep' full $H -DABORTS=1 -DNGEN=2 -DHAZARD -DSTRICT_C=0
 
 echo "== wrong variants: expected counterexamples (why each step is as it is)"
 check wrong-mux-no-flush    safety 'cex:invalid end state' quick $T -DABORTS=1 -DMUX_FLUSH=0
 check wrong-mux-one-per-wake safety 'cex:invalid end state' quick -DNDOER=1 -DNA=1 -DNLW=2 -DABORTS=0 -DMUX_ONE
 check wrong-abort-blind-sub safety 'cex:wt>0' quick $M -DABORTS=1 -DABORT_V=1
 check wrong-abort-forgets-token safety 'cex:tokens==0|invalid end state|g_issued' quick $M -DABORTS=1 -DABORT_V=2
-check wrong-abort-guard-nonzero safety 'cex:wt>0' full $M -DABORTS=1 -DNGEN=2 -DHAZARD -DGHOST_D=0 -DSTRICT_C=0 -DABORT_V=5
+check wrong-abort-guard-nonzero safety 'cex:wt>0' full $H -DABORTS=1 -DNGEN=2 -DHAZARD -DGHOST_D=0 -DSTRICT_C=0 -DABORT_V=5
 check wrong-notify-before-add safety 'cex:invalid end state' quick $T -DABORTS=0 -DNOTIFY_FIRST
 check wrong-park-without-check safety 'cex:invalid end state' quick $T -DABORTS=0 -DPARK_NOCHECK
 
