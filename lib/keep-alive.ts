@@ -5,9 +5,10 @@
  * script whose only remaining work is `await wg.wait()` on a shared group
  * would exit with code 13 while unref'd workers are still running. So while
  * this agent has at least one shared async wait pending, it holds a ref'd
- * interval timer (which never fires in practice), and drops it the moment the
- * last one settles (PROTOCOL.md §6). Browsers have no such notion; there the
- * timer is harmless.
+ * interval timer (which never fires in practice), and lets go of it the
+ * moment the last one settles (model/README.md M0, M4, M7; the model checks
+ * that a parked multiplexer always has the hold). Browsers have no such
+ * notion; there the timer is harmless.
  *
  * The count is per agent (this module is instantiated once per thread) and is
  * touched only by this agent, so it needs no atomics.
