@@ -144,6 +144,7 @@ check overflow              safety ok quick $M -DABORTS=1 -DEXTRA_ADD -DSMALLMAX
 check go-loop-release       safety ok full  $T -DABORTS=1 -DREL_LOOP
 check release-notify-all    safety ok full  $T -DABORTS=1 -DREL_ALL
 check flush-every-abort     safety ok full  $T -DABORTS=9 -DMUX_FLUSH=1
+check one-token-per-cas     safety ok full  $T -DABORTS=1 -DMUX_SINGLE
 check poll-fallback         safety ok quick $T -DABORTS=1 -DPOLL
 check poll-fallback         live   ok full  $T -DABORTS=1 -DPOLL
 # Go's rule broken (the next generation starts before every earlier wait

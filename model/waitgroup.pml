@@ -57,7 +57,8 @@
  *   MUX_FLUSH=0   an abort that empties the local queue does not notify
  *   MUX_FLUSH=1   flush on every abort (correct, only slower; default 2:
  *                 flush only when the queue became empty)
- *   MUX_ONE       the multiplexer serves one waiter per wake-up
+ *   MUX_ONE       the multiplexer takes one token per wake-up
+ *   MUX_SINGLE    one token per CAS (correct too; default: all it needs)
  *   LIVE          add the LTL property "every agent finishes" (pan -a -f)
  */
 
@@ -449,9 +450,10 @@ proctype SyncWaiter(byte e; byte kind)
 }
 
 /* ------------------------------------------------------------------ */
-/* M1-M6: the multiplexer's pump, run by the task that needs it: take
- * tokens for the local waiters, oldest first, until none is left or the
- * token word is 0; then park one waitAsync (expected value: what was read). */
+/* M1-M5: the multiplexer's pump, run by the task that needs it: take
+ * tokens for the local waiters, oldest first, as many as are there and
+ * needed in one CAS, until none is left or the token word is 0; then park
+ * one waitAsync (expected value: what was read). */
 inline pump()
 {
   do
@@ -460,21 +462,37 @@ inline pump()
      atomic { t = tokens };                             /* M2 (W5) */
      if
      :: t > 0 ->
-        atomic {                                        /* M3 (W6) */
+        atomic {                                        /* M3 (W6): cas(sema, t, t - k) */
           if
-          :: tokens == t -> tokens--; g_consumed++; lq[a]?h; wst[h] = IDLE;
-             if :: len(lq[a]) == 0 -> kaRef[a] = false :: else -> skip fi;
-#if STRICT_C
-             assert(g_epoch > wep[h]);                 /* (c) no early wake */
+          :: tokens == t ->
+#if defined(MUX_SINGLE) || defined(MUX_ONE)
+             k = 1;
+#else
+             k = (t < len(lq[a]) -> t : len(lq[a]));
 #endif
+             tokens = tokens - k; g_consumed = g_consumed + k;
+             n = 0;
+             do
+             :: n < k -> lq[a]?hs[n]; wst[hs[n]] = IDLE;
+#if STRICT_C
+                assert(g_epoch > wep[hs[n]]);           /* (c) no early wake */
+#endif
+                n++
+             :: else -> break
+             od;
+             if :: len(lq[a]) == 0 -> kaRef[a] = false :: else -> skip fi;
              ok = true
           :: else -> ok = false
           fi
         };
         if
         :: ok ->
-           resumed(wep[h]);                             /* M4 (W9-W11) */
-           atomic { g_busy--; wep[h] = 0; h = 0; ok = false };
+           n = 0;
+           do                                           /* M4 (W9-W11), oldest first */
+           :: n < k -> resumed(wep[hs[n]]); atomic { g_busy--; wep[hs[n]] = 0; hs[n] = 0; n++ }
+           :: else -> break
+           od;
+           atomic { k = 0; n = 0; ok = false };
 #ifdef MUX_ONE
            break
 #else
@@ -506,7 +524,8 @@ inline pump()
 
 proctype Agent(byte a)
 {
-  byte i, c, w, t, h, k2, j, sep;
+  byte i, c, w, t, k, n, k2, j, sep;
+  byte hs[MAXLW];
   bool ok, reg, got, inl, ta, tout;
   byte sit = 0;
   byte nlw = (a == 0 -> NLW : NLW1);
