@@ -63,6 +63,8 @@ export class AtomicsSemaphore implements Semaphore {
   readonly #tokens: Int32Array;
   #head: Entry | undefined = undefined;
   #tail: Entry | undefined = undefined;
+  /** The tokens the queued entries still need. */
+  #needed = 0;
   /** A `waitAsync` of this multiplexer is pending, or its poll timer (S15). */
   #parked = false;
   /** The poll timer while sleeping (S15). */
@@ -98,6 +100,7 @@ export class AtomicsSemaphore implements Semaphore {
       const tail = this.#tail;
       if (tail?.batch === true && tail.taken === 0) {
         tail.size++;
+        this.#needed++;
         holdProcess(); // M0: S16 counts every pending wait
         return tail.promise;
       }
@@ -155,26 +158,29 @@ export class AtomicsSemaphore implements Semaphore {
     if (tail === undefined) this.#head = entry;
     else tail.next = entry;
     this.#tail = entry;
+    this.#needed++;
     holdProcess();
     if (!this.#parked) this.#pump();
     return entry.promise;
   }
 
   /**
-   * M1–M5: take tokens for the queued entries, oldest first, one
-   * compare-and-swap per token, until the queue is empty or the word is 0;
-   * then park one `waitAsync` with the value read (or a poll timer).
+   * M1–M5: take the tokens the queued entries need, as many as are there in
+   * one compare-and-swap, and hand them out oldest first, until the queue is
+   * empty or the word is 0; then park one `waitAsync` with the value read
+   * (or a poll timer). One compare-and-swap, not one per token: releasing
+   * 1e5 waits of this thread took 1e5 of them, a tenth of the release
+   * (SPEC §7, shared group with many waiters on one thread).
    */
   #pump(): void {
     const tokens = this.#tokens;
-    for (let entry = this.#head; entry !== undefined; ) {
+    while (this.#head !== undefined) {
       const t = Atomics.load(tokens, 0); // M2
       if (t > 0) {
-        if (Atomics.compareExchange(tokens, 0, t, t - 1) !== t) continue; // M3
-        if (++entry.taken < entry.size) continue;
-        this.#unlink(entry);
-        this.#resume(entry); // M4
-        entry = this.#head;
+        const k = Math.min(t, this.#needed);
+        if (Atomics.compareExchange(tokens, 0, t, t - k) !== t) continue; // M3
+        this.#needed -= k;
+        this.#handOut(k);
         continue;
       }
       // Feature-detected at each park, so that the fallback can be forced (S15).
@@ -196,6 +202,22 @@ export class AtomicsSemaphore implements Semaphore {
     this.#pollInterval = FIRST_POLL_INTERVAL_MS;
   }
 
+  /** #handOut gives `count` tokens just taken to the queued entries, oldest first (M3, M4). */
+  #handOut(count: number): void {
+    let left = count;
+    for (let entry = this.#head; entry !== undefined && left > 0; entry = this.#head) {
+      const want = entry.size - entry.taken;
+      if (want > left) {
+        entry.taken += left;
+        return;
+      }
+      left -= want;
+      entry.taken = entry.size;
+      this.#unlink(entry);
+      this.#resume(entry); // M4
+    }
+  }
+
   /** M4: `entry` has all its tokens; the reuse check (W9–W11) settles it. */
   #resume(entry: Entry): void {
     releaseProcess(entry.size);
@@ -214,6 +236,7 @@ export class AtomicsSemaphore implements Semaphore {
     // Settled (took its token), or released: then the pump gives it its token.
     if (entry.taken > 0 || !this.#acquirer.withdraw()) return;
     this.#unlink(entry);
+    this.#needed--;
     releaseProcess(1);
     entry.dropListener();
     if (this.#head === undefined && this.#parked) {
