@@ -171,6 +171,7 @@ for f in "$WORK"/*.out; do
   [ -e "$f" ] || continue
   if grep -q '^pass' "$f"; then pass=$((pass + 1)); else fail=$((fail + 1)); fi
 done
+if [ $((pass + fail)) = 0 ]; then echo "no check matches /$FILTER/" >&2; fail=1; fi
 echo "== $((pass + fail)) checks in $((SECONDS - started)) s"
 echo "$pass passing"
 [ "$fail" = 0 ] || echo "$fail failing"
