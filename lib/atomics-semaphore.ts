@@ -2,8 +2,14 @@
  * The semaphore of a shared group: an Int32 token word in shared memory,
  * released with `Atomics.add` + `Atomics.notify`, acquired by parking with
  * `Atomics.waitAsync` (async waits) or `Atomics.wait` (blocking waits). Every
- * step follows PROTOCOL.md, in its model-checked order; the step names
- * (W5, X3, …) refer to it.
+ * step follows the protocol checked by model/waitgroup.pml, in its order; the
+ * step names (W5, M3, X2, …) are those of model/README.md.
+ *
+ * The async waits of one agent on one group share one parked
+ * `Atomics.waitAsync` and queue locally behind it (the multiplexer, M0–M7):
+ * a pending wait costs a queue entry, not an engine waiter, and one wake-up
+ * of this agent takes the tokens of all its released waits (SPEC §7, the
+ * "shared group, one thread: 1e4 pending waits" row).
  *
  * @module
  */
@@ -48,11 +54,28 @@ function timeoutError(timeout: number): DOMException {
 
 /**
  * AtomicsSemaphore is the token word at element 0 of `tokens`, shared by
- * every agent attached to the same group.
+ * every agent attached to the same group, and this agent's multiplexer of
+ * async waits on it: a FIFO queue of {@link Entry}s behind at most one
+ * pending `Atomics.waitAsync` (or poll timer, S15).
  */
 export class AtomicsSemaphore implements Semaphore {
   readonly #acquirer: Acquirer;
   readonly #tokens: Int32Array;
+  #head: Entry | undefined = undefined;
+  #tail: Entry | undefined = undefined;
+  /** The tokens the queued entries still need. */
+  #needed = 0;
+  /** A `waitAsync` of this multiplexer is pending, or its poll timer (S15). */
+  #parked = false;
+  /** The poll timer while sleeping (S15). */
+  #timer: ReturnType<typeof setTimeout> | undefined = undefined;
+  #pollInterval = FIRST_POLL_INTERVAL_MS;
+  /** M6: the pending `waitAsync` (or the poll timer) is done: take what has come. */
+  readonly #wake = (): void => {
+    this.#parked = false;
+    this.#timer = undefined;
+    this.#pump();
+  };
 
   /**
    * @param acquirer - the wait side to call back when a waiter resumes or withdraws
@@ -71,9 +94,33 @@ export class AtomicsSemaphore implements Semaphore {
   }
 
   acquire(signal: AbortSignal | undefined): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      new AsyncAcquire(this.#acquirer, this.#tokens, signal, resolve, reject).start();
-    });
+    if (signal === undefined) {
+      // A wait without a signal has nothing of its own to settle: it joins
+      // the batch at the tail, if that batch has taken no token yet.
+      const tail = this.#tail;
+      if (tail?.batch === true && tail.taken === 0) {
+        tail.size++;
+        this.#needed++;
+        holdProcess(); // M0: S16 counts every pending wait
+        return tail.promise;
+      }
+      return this.#enqueue(new Entry(true, undefined));
+    }
+    const entry = new Entry(false, signal);
+    const onAbort = (): void => {
+      this.#abort(entry);
+    };
+    try {
+      signal.addEventListener('abort', onAbort, { once: true });
+    } catch (error) {
+      // A signal that cannot be listened to: withdraw as an abort would. If a
+      // release already counted this wait, take its token without the signal.
+      if (this.#acquirer.withdraw()) return Promise.reject(error);
+      entry.signal = undefined;
+      return this.#enqueue(entry);
+    }
+    entry.onAbort = onAbort;
+    return this.#enqueue(entry);
   }
 
   assertCanBlock(): void {
@@ -96,128 +143,161 @@ export class AtomicsSemaphore implements Semaphore {
       }
       const remaining = deadline - performance.now();
       if (remaining > 0 && Atomics.wait(tokens, 0, t, remaining) !== 'timed-out') continue;
-      // Timed out ("timed-out" already took us off the wait queue, so no X3).
-      if (this.#acquirer.withdraw()) throw timeoutError(timeout); // X1, X2, X5
+      // Timed out ("timed-out" already took us off the wait queue).
+      if (this.#acquirer.withdraw()) throw timeoutError(timeout); // X1, X2
       // X6: released meanwhile; our token is certain to come, wait without a timeout.
       timed = false;
     }
     this.#acquirer.resumed(); // W9, W11
   }
-}
 
-/**
- * AsyncAcquire is one async wait on the token word: the loop W5–W8, the
- * resume W9–W11, and the abort X1–X6, with the wait's own state that tells
- * them apart (has it taken its token, is its `waitAsync` still pending).
- */
-class AsyncAcquire {
-  readonly #acquirer: Acquirer;
-  readonly #tokens: Int32Array;
-  readonly #signal: AbortSignal | undefined;
-  readonly #resolve: (value: undefined) => void;
-  readonly #reject: (reason: unknown) => void;
-  /** Taken its token, or withdrawn: the loop must stop. */
-  #finished = false;
-  /** A `waitAsync` of this wait is queued in the engine. */
-  #parked = false;
-  /** The polling timer while sleeping (S15). */
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  #pollInterval = FIRST_POLL_INTERVAL_MS;
-  readonly #wake = (): void => {
-    this.#parked = false;
-    this.#timer = undefined;
-    if (!this.#finished) this.#loop();
-  };
-  readonly #onAbort = (): void => {
-    this.#abort();
-  };
-
-  constructor(
-    acquirer: Acquirer,
-    tokens: Int32Array,
-    signal: AbortSignal | undefined,
-    resolve: (value: undefined) => void,
-    reject: (reason: unknown) => void,
-  ) {
-    this.#acquirer = acquirer;
-    this.#tokens = tokens;
-    this.#signal = signal;
-    this.#resolve = resolve;
-    this.#reject = reject;
+  /** M0: queue `entry` locally; the pump runs unless the pending `waitAsync` will. */
+  #enqueue(entry: Entry): Promise<void> {
+    const tail = this.#tail;
+    entry.prev = tail;
+    if (tail === undefined) this.#head = entry;
+    else tail.next = entry;
+    this.#tail = entry;
+    this.#needed++;
+    holdProcess();
+    if (!this.#parked) this.#pump();
+    return entry.promise;
   }
 
-  start(): void {
-    try {
-      this.#signal?.addEventListener('abort', this.#onAbort, { once: true });
-    } catch (error) {
-      // A signal that cannot be listened to: withdraw as an abort would. If a
-      // release already counted this wait, take its token without the signal.
-      if (this.#acquirer.withdraw()) {
-        this.#finished = true;
-        this.#reject(error);
-        return;
-      }
-    }
-    holdProcess(); // W4
-    this.#loop();
-  }
-
-  #loop(): void {
+  /**
+   * M1–M5: take the tokens the queued entries need, as many as are there in
+   * one compare-and-swap, and hand them out oldest first, until the queue is
+   * empty or the word is 0; then park one `waitAsync` with the value read
+   * (or a poll timer). One compare-and-swap, not one per token: releasing
+   * 1e5 waits of this thread took 1e5 of them, a tenth of the release
+   * (SPEC §7, shared group with many waiters on one thread).
+   */
+  #pump(): void {
     const tokens = this.#tokens;
-    for (;;) {
-      const t = Atomics.load(tokens, 0); // W5
+    while (this.#head !== undefined) {
+      const t = Atomics.load(tokens, 0); // M2
       if (t > 0) {
-        if (Atomics.compareExchange(tokens, 0, t, t - 1) === t) {
-          this.#resume(); // W6 took our token
-          return;
-        }
+        const k = Math.min(t, this.#needed);
+        if (Atomics.compareExchange(tokens, 0, t, t - k) !== t) continue; // M3
+        this.#needed -= k;
+        this.#handOut(k);
         continue;
       }
       // Feature-detected at each park, so that the fallback can be forced (S15).
       const waitAsync = Atomics.waitAsync;
       if (typeof waitAsync !== 'function') {
+        this.#parked = true;
         this.#timer = setTimeout(this.#wake, this.#pollInterval);
         this.#pollInterval = Math.min(this.#pollInterval * 2, MAX_POLL_INTERVAL_MS);
         return;
       }
-      const result = waitAsync(tokens, 0, t); // W7, with the value read in W5
+      const result = waitAsync(tokens, 0, t); // M5, with the value read in M2
       if (result.async) {
         this.#parked = true;
         result.value.then(this.#wake);
         return;
       }
-      // "not-equal": a token arrived since W5; look again (W8).
+      // "not-equal": a token arrived since M2; look again.
+    }
+    this.#pollInterval = FIRST_POLL_INTERVAL_MS;
+  }
+
+  /** #handOut gives `count` tokens just taken to the queued entries, oldest first (M3, M4). */
+  #handOut(count: number): void {
+    let left = count;
+    for (let entry = this.#head; entry !== undefined && left > 0; entry = this.#head) {
+      const want = entry.size - entry.taken;
+      if (want > left) {
+        entry.taken += left;
+        return;
+      }
+      left -= want;
+      entry.taken = entry.size;
+      this.#unlink(entry);
+      this.#resume(entry); // M4
     }
   }
 
-  #resume(): void {
-    this.#finished = true;
-    this.#settle();
+  /** M4: `entry` has all its tokens; the reuse check (W9–W11) settles it. */
+  #resume(entry: Entry): void {
+    releaseProcess(entry.size);
+    entry.dropListener();
     try {
-      this.#acquirer.resumed(); // W9, W11
+      this.#acquirer.resumed();
     } catch (error) {
-      this.#reject(error);
+      entry.reject(error);
       return;
     }
-    this.#resolve(undefined);
+    entry.resolve(undefined);
   }
 
-  #abort(): void {
-    if (this.#finished) return; // took its token: the abort is ignored
-    if (!this.#acquirer.withdraw()) return; // X6: released; the loop takes the token
-    this.#finished = true;
-    // X3: the engine cannot cancel a waitAsync; a dead entry left queued
-    // would swallow a later notify meant for a live waiter. Wake everyone;
-    // the others find no token and park again.
-    if (this.#parked) Atomics.notify(this.#tokens, 0);
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#settle(); // X4
-    this.#reject((this.#signal as AbortSignal).reason); // X5
+  /** M7: the abort of a queued wait with a signal (X1, X2, X6). */
+  #abort(entry: Entry): void {
+    // Settled (took its token), or released: then the pump gives it its token.
+    if (entry.taken > 0 || !this.#acquirer.withdraw()) return;
+    this.#unlink(entry);
+    this.#needed--;
+    releaseProcess(1);
+    entry.dropListener();
+    if (this.#head === undefined && this.#parked) {
+      if (this.#timer !== undefined) {
+        clearTimeout(this.#timer);
+        this.#timer = undefined;
+        this.#parked = false;
+      } else {
+        // The engine cannot cancel a waitAsync; left queued with nobody
+        // behind it, it would swallow a notify meant for another agent's
+        // waiter (model: wrong-mux-no-flush). Wake everyone; the others find
+        // no token and park again. Our own callback then finds the queue empty.
+        Atomics.notify(this.#tokens, 0);
+      }
+    }
+    entry.reject((entry.signal as AbortSignal).reason);
   }
 
-  /** settle drops what the pending wait held: the process and the abort listener. */
-  #settle(): void {
-    releaseProcess(); // W10 / X4
-    this.#signal?.removeEventListener('abort', this.#onAbort);
+  #unlink(entry: Entry): void {
+    const { prev, next } = entry;
+    if (prev === undefined) this.#head = next;
+    else prev.next = next;
+    if (next === undefined) this.#tail = prev;
+    else next.prev = prev;
+    entry.prev = entry.next = undefined;
+  }
+}
+
+/**
+ * Entry is one element of the multiplexer's queue: a single wait with a
+ * signal, or a batch of consecutive waits without one, which share one
+ * promise (SPEC §7: a pending wait without a signal is a counter increment).
+ */
+class Entry {
+  /** How many waits this entry stands for: the tokens it needs. */
+  size = 1;
+  /** The tokens taken for it so far. */
+  taken = 0;
+  prev: Entry | undefined = undefined;
+  next: Entry | undefined = undefined;
+  readonly batch: boolean;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined = undefined;
+  readonly promise: Promise<void>;
+  resolve!: (value: undefined) => void;
+  reject!: (reason: unknown) => void;
+
+  constructor(batch: boolean, signal: AbortSignal | undefined) {
+    this.batch = batch;
+    this.signal = signal;
+    this.promise = new Promise<void>((resolve, reject) => {
+      this.resolve = resolve as (value: undefined) => void;
+      this.reject = reject;
+    });
+  }
+
+  /** dropListener removes the abort listener of a settling wait. */
+  dropListener(): void {
+    if (this.onAbort !== undefined) {
+      this.signal?.removeEventListener('abort', this.onAbort);
+      this.onAbort = undefined;
+    }
   }
 }
