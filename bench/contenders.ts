@@ -86,6 +86,28 @@ export class ResolverArrayGroup implements Group {
 }
 
 /**
+ * (f) (b) with a `go` that returns the task's promise:
+ * `Promise.resolve(fn()).then(ok, fail)`, with one pair of settle handlers
+ * per group. It is the floor for any `go()` that returns the task's result:
+ * one promise per task, and nothing else.
+ */
+export class GoCounterGroup extends CounterGroup {
+  readonly #ok = <T>(value: T): T => {
+    this.done();
+    return value;
+  };
+  readonly #fail = (reason: unknown): never => {
+    this.done();
+    throw reason;
+  };
+
+  go<T>(fn: () => T | PromiseLike<T>): Promise<Awaited<T>> {
+    this.add(1);
+    return Promise.resolve(fn()).then(this.#ok, this.#fail) as Promise<Awaited<T>>;
+  }
+}
+
+/**
  * (e) A naive packed-bigint counter: Go's word in a bigint field, with add,
  * shift, asIntN and asUintN on every call.
  */
@@ -133,6 +155,7 @@ export const LABELS: Readonly<Record<string, string>> = {
   b: '(b) number + one resolver',
   b2: "(b') number + resolver array",
   e: '(e) naive packed bigint',
+  f: '(f) number + go() one promise',
   d: '(d) raw Atomics.sub + waitAsync',
   c: '(c) postMessage barrier',
   local: 'awaitgroup local add+done',
@@ -158,6 +181,13 @@ export async function loadContender(id: string): Promise<Contender> {
       return { create: () => new ResolverArrayGroup() };
     case 'e':
       return { create: () => new PackedBigIntGroup() };
+    case 'f':
+      return {
+        create: () => new GoCounterGroup(),
+        go: (group, task) => {
+          (group as GoCounterGroup).go(task);
+        },
+      };
     case 'local':
     case 'local-go':
     case 'local-debug':

@@ -5,6 +5,9 @@
  * @module
  */
 
+/** The Node lines of SPEC §7, each one column of the tables. */
+export const LINES: readonly string[] = ['20', '22', '24', '26'];
+
 /** What a workload measures; child.ts has one runner per kind. */
 export type Kind =
   | 'fanout'
@@ -14,6 +17,7 @@ export type Kind =
   | 'shared'
   | 'idle'
   | 'waiter'
+  | 'shared-waiters'
   | 'limited'
   | 'queued';
 
@@ -49,7 +53,8 @@ export interface Workload {
   readonly passes?: number;
 }
 
-const FANOUT = ['a', 'b', 'local-go', 'local', 'shared', 'jpw', 'esfx', 'teamwork'];
+const FANOUT = ['a', 'b', 'local', 'shared', 'jpw', 'esfx', 'teamwork'];
+const GO = ['f', 'b', 'local-go'];
 const PAIRS = ['b', 'e', 'local', 'shared', 'jpw', 'esfx'];
 const RELEASE = ['b', 'b2', 'local', 'shared', 'jpw', 'esfx', 'teamwork'];
 const ZERO = ['b', 'b2', 'local', 'shared', 'jpw', 'esfx', 'teamwork'];
@@ -59,19 +64,45 @@ const SHARED = ['d', 'shared', 'c'];
 const ms: Metric = { key: 'ms', unit: 'ms' };
 const perTask: Metric = { key: 'ns/task', unit: 'ns' };
 
-function fanout(n: number, label: string, warmup: number, rounds: number, passes = 3): Workload {
+/**
+ * A fan-out row: a fresh group per round, `n` tasks tracked with add+done
+ * (or go() for the go rows, against (f)), then one wait() made after the
+ * loop, as a `for (const url of urls) wg.go(...); await wg.wait()` does.
+ */
+function fanout(
+  n: number,
+  label: string,
+  warmup: number,
+  rounds: number,
+  passes = 3,
+  go = false,
+): Workload {
   return {
-    id: `fanout-${label}`,
-    title: `fan-out: ${label} promise tasks, then one wait()`,
+    id: `fanout-${go ? 'go-' : ''}${label}`,
+    title: `fan-out: ${label} promise tasks with ${go ? 'go()' : 'add+done'}, then one wait()`,
     kind: 'fanout',
     n,
     quickN: 1_000,
-    contenders: FANOUT,
-    baseline: 'b',
+    contenders: go ? GO : FANOUT,
+    baseline: go ? 'f' : 'b',
     metrics: [ms, perTask],
     warmup,
     rounds,
     passes,
+  };
+}
+
+/**
+ * The first fan-out of a process, cold: no warm-up, one round per fresh
+ * process. What a program that fans out once pays, deoptimisations,
+ * first-use allocations and unoptimised code included.
+ */
+function cold(go: boolean): Workload {
+  return {
+    ...fanout(1e4, '1e4', 0, 11, 11, go),
+    id: `fanout-${go ? 'go-' : ''}cold-1e4`,
+    title: `fan-out: the first ${go ? 'go()' : 'add+done'} fan-out of 1e4 tasks in a fresh process`,
+    contenders: go ? ['f', 'local-go'] : ['b', 'local'],
   };
 }
 
@@ -114,9 +145,14 @@ function shared(threads: number, perThread: number, label: string): Workload {
 
 /** Every workload, in table order. */
 export const WORKLOADS: readonly Workload[] = [
-  fanout(1e4, '1e4', 10, 60, 5),
-  fanout(1e5, '1e5', 2, 10, 5),
+  fanout(1e4, '1e4', 10, 150, 5),
+  fanout(1e5, '1e5', 2, 15, 5),
   fanout(1e6, '1e6', 1, 3),
+  cold(false),
+  fanout(1e4, '1e4', 10, 150, 5, true),
+  fanout(1e5, '1e5', 2, 15, 5, true),
+  fanout(1e6, '1e6', 1, 3, 3, true),
+  cold(true),
   {
     id: 'pairs-1e7',
     title: '1e7 add(1)+done() pairs, no waiters',
@@ -172,6 +208,22 @@ export const WORKLOADS: readonly Workload[] = [
     metrics: [{ key: 'B/waiter', unit: 'B' }],
     warmup: 0,
     rounds: 3,
+  },
+  {
+    id: 'shared-waiters-1e4',
+    title: 'shared group, one thread: 1e4 pending wait()s registered, then released by one done()',
+    kind: 'shared-waiters',
+    n: 1e4,
+    quickN: 100,
+    contenders: ['b2', 'shared', 'local'],
+    baseline: 'b2',
+    metrics: [
+      { key: 'ns/register', unit: 'ns' },
+      { key: 'release ms', unit: 'ms' },
+      { key: 'B/waiter', unit: 'B' },
+    ],
+    warmup: 2,
+    rounds: 9,
   },
   {
     id: 'debug-pairs-1e5',
