@@ -37,7 +37,7 @@ function section(stdout: string, id: string): string[] {
 // given by its binary, and on a line that cannot be had (99), which must be
 // skipped with its reason. No timings are asserted.
 describe('bench harness (--quick)', function () {
-  this.timeout(180_000); // hang guard: a quick run takes seconds
+  this.timeout(600_000); // hang guard: a quick run takes a minute, more on a loaded machine
 
   let out: string;
   let stdout: string;
@@ -128,14 +128,23 @@ describe('bench harness (--quick)', function () {
     }
   });
 
-  it('writes latest.json and a timestamped copy with the same content', async () => {
+  it('writes latest.json, a timestamped copy with the same content, and latest.md', async () => {
     const names = (await readdir(out)).sort();
-    expect(names).to.have.length(2);
+    expect(names).to.have.length(3);
     expect(names).to.include('latest.json');
-    const [stamped] = names.filter((name) => name !== 'latest.json');
+    expect(names).to.include('latest.md');
+    const [stamped] = names.filter((name) => name.startsWith('2'));
     expect(stamped).to.match(/^\d{4}-\d\d-\d\dT[\d-]+Z\.json$/);
     const copy = JSON.parse(await readFile(join(out, stamped as string), 'utf8')) as Report;
     expect(copy).to.deep.equal(report);
+  });
+
+  it('latest.md is the targets table: a column for the line, a row per target', async () => {
+    const md = (await readFile(join(out, 'latest.md'), 'utf8')).trim().split('\n');
+    expect(md[0]).to.equal(`| SPEC §7 row | Node ${process.versions.node} |`);
+    expect(md[1]).to.equal('|---|---|');
+    expect(md).to.have.length(2 + report.targets.length);
+    for (const row of md.slice(2)) expect(row).to.match(/^\| .+ \| .+ (met|not met\*\*) \|$/);
   });
 
   it('records every workload and contender with finite medians', () => {
