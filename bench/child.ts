@@ -444,7 +444,12 @@ async function main(): Promise<void> {
   }
   const samples: Record<string, number[]> = {};
   for (let i = 0; i < warmup + rounds; i++) {
-    if (w.kind !== 'release') gc();
+    // No forced collection before a timed round: a full gc() shrinks the
+    // young generation, so that a fan-out's own allocation then triggers
+    // scavenges that copy every still-pending task, a cost that lands at
+    // random on a round and swung the fan-out 1e4 ratios by 2–3× from one
+    // round to the next. A program fans out with the heap it has. The
+    // memory rounds collect for themselves ({@link heap}).
     const result = await round();
     if (i < warmup) continue;
     for (const [key, value] of Object.entries(result)) {
