@@ -99,9 +99,9 @@ export function counterDelta(delta: number): bigint {
 
 // The outcomes of classifyAdd as module-local constants, not properties of
 // an object: a property read that only a rare outcome reaches has no type
-// feedback when V8 optimises the common path, and deoptimises there
-// (`--trace-deopt`: "Insufficient type feedback for generic named access"),
-// as the done() that brings a fan-out to 0 did (SPEC §7, fan-out 1e4).
+// feedback when V8 optimises the common path, and is one more place where
+// the first release of a process deoptimises (`--trace-deopt`:
+// "Insufficient type feedback for generic named access", SPEC §7 fan-out).
 const UPDATE = 0;
 const RELEASE = 1;
 const NEGATIVE = 2;
@@ -151,15 +151,6 @@ export function addToWord(word: bigint, delta: number): bigint {
  * Only comparisons with constants: V8 keeps them on machine integers.
  */
 export function classifyAdd(word: bigint, next: bigint): AddOutcome {
-  // The tests of a counter at or below 0 run on every call, not only when
-  // the counter gets there: the done() that brings a fan-out to 0 comes
-  // after N that did not, and V8 would have optimised this without type
-  // feedback for them and deoptimise at that done() (`--trace-deopt`:
-  // "Insufficient type feedback for compare operation"), leaving the next
-  // fan-out's done()s to run unoptimised: the fan-out 1e4 row (SPEC §7).
-  // Optimised, each is one compare of machine integers.
-  const negative = next < 0n;
-  const zero = next === 0n;
   if (next >= ONE) {
     if (next > WORD_MAX) return OVERFLOW;
     // Go: w != 0 && delta > 0 && v == int32(delta), that is: waiters are
@@ -168,8 +159,8 @@ export function classifyAdd(word: bigint, next: bigint): AddOutcome {
     if (word > 0n && word < ONE) return MISUSE;
     return UPDATE;
   }
-  if (negative) return NEGATIVE;
-  return zero ? UPDATE : RELEASE;
+  if (next < 0n) return NEGATIVE;
+  return next === 0n ? UPDATE : RELEASE;
 }
 
 /** isCounterZero reports whether the counter of the valid word `word` is 0 (PROTOCOL.md W2). */

@@ -320,16 +320,14 @@ export class WaitGroup implements AsyncDisposable {
       const word = cell.load(); // A1
       const next = addToWord(word, delta);
       const outcome = classifyAdd(word, next);
-      // Release is tested first so that every add runs both tests and V8 has
-      // feedback for them before the one add that releases (fan-out, cold).
-      if (outcome === RELEASE) {
+      if (outcome === UPDATE) {
+        if (cell.compareAndSwap(word, next)) return; // A5
+      } else if (outcome === RELEASE) {
         // A6: next is the waiter count here.
         if (cell.compareAndSwap(word, EMPTY_WORD)) {
           this.#sem().release(Number(next)); // A7
           return;
         }
-      } else if (outcome === UPDATE) {
-        if (cell.compareAndSwap(word, next)) return; // A5
       } else {
         throw refusal(outcome, word, delta); // A2–A4
       }
