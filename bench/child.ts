@@ -71,8 +71,12 @@ function fanout(c: Contender, id: string, n: number): Round {
       return { ms, 'ns/task': (ms * 1e6) / n };
     };
   }
-  const go = id === 'local-go' || id === 'local-go-debug' ? c.go : undefined;
+  // (f) and our go() contenders track with go(); everyone else with add+done.
+  const go = id === 'f' || id.startsWith('local-go') ? c.go : undefined;
   return async () => {
+    // A fresh group per round, for us and for the baselines alike: a
+    // program fans out with a new group, and what a group pays on its first
+    // use belongs in the measurement.
     const group = c.create(n);
     const done = (): void => group.done();
     const start = now();
@@ -192,6 +196,44 @@ function waiters(c: Contender, n: number): Round {
     await Promise.all(items);
     retained.items = [];
     return { 'B/waiter': bytes };
+  };
+}
+
+// shared group, one thread ----------------------------------------------------
+
+/**
+ * sharedWaiters registers `n` pending waits on one thread, then releases
+ * them with one done(): registration per waiter (wall time, with the heap
+ * each waiter keeps) and the release until the last waiter has resumed
+ * (wall time: a shared wait resumes through Atomics.waitAsync, which settles
+ * from the event loop).
+ */
+function sharedWaiters(c: Contender, n: number): Round {
+  return async () => {
+    const group = c.create(1);
+    group.add(1);
+    const all: Countdown = { left: n, resolve: () => {} };
+    const resumed = new Promise<void>((resolve) => {
+      all.resolve = resolve;
+    });
+    retained.items = new Array(n).fill(undefined);
+    const items = retained.items;
+    const before = heap();
+    const begin = wall();
+    for (let i = 0; i < n; i++) items[i] = waiter(group, all);
+    const registered = wall();
+    const bytes = (heap() - before) / n;
+    await macrotask(); // every waiter is parked
+    const start = wall();
+    group.done();
+    await resumed;
+    const end = wall();
+    retained.items = [];
+    return {
+      'ns/register': ((registered - begin) * 1e6) / n,
+      'release ms': end - start,
+      'B/waiter': bytes,
+    };
   };
 }
 
@@ -386,6 +428,9 @@ async function main(): Promise<void> {
     case 'waiter':
       round = waiters(c as Contender, n);
       break;
+    case 'shared-waiters':
+      round = sharedWaiters(c as Contender, n);
+      break;
     case 'limited':
       round = limited(l as Limiter, n, w.limit ?? Number.POSITIVE_INFINITY);
       break;
@@ -399,7 +444,12 @@ async function main(): Promise<void> {
   }
   const samples: Record<string, number[]> = {};
   for (let i = 0; i < warmup + rounds; i++) {
-    if (w.kind !== 'release') gc();
+    // No forced collection before a timed round: a full gc() shrinks the
+    // young generation, so that a fan-out's own allocation then triggers
+    // scavenges that copy every still-pending task, a cost that lands at
+    // random on a round and swung the fan-out 1e4 ratios by 2–3× from one
+    // round to the next. A program fans out with the heap it has. The
+    // memory rounds collect for themselves ({@link heap}).
     const result = await round();
     if (i < warmup) continue;
     for (const [key, value] of Object.entries(result)) {

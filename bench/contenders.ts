@@ -86,6 +86,28 @@ export class ResolverArrayGroup implements Group {
 }
 
 /**
+ * (f) (b) with a `go` that returns the task's promise:
+ * `Promise.resolve(fn()).then(ok, fail)`, with one pair of settle handlers
+ * per group. It is the floor for any `go()` that returns the task's result:
+ * one promise per task, and nothing else.
+ */
+export class GoCounterGroup extends CounterGroup {
+  readonly #ok = <T>(value: T): T => {
+    this.done();
+    return value;
+  };
+  readonly #fail = (reason: unknown): never => {
+    this.done();
+    throw reason;
+  };
+
+  go<T>(fn: () => T | PromiseLike<T>): Promise<Awaited<T>> {
+    this.add(1);
+    return Promise.resolve(fn()).then(this.#ok, this.#fail) as Promise<Awaited<T>>;
+  }
+}
+
+/**
  * (e) A naive packed-bigint counter: Go's word in a bigint field, with add,
  * shift, asIntN and asUintN on every call.
  */
@@ -127,12 +149,64 @@ export class PackedBigIntGroup implements Group {
   }
 }
 
+const WORD_ONE = 1n << 32n;
+
+/**
+ * (w) A bare typed-array word: the counter in the high half of a
+ * `BigInt64Array(1)` element, as a local group keeps it, with no check at
+ * all. Not a WaitGroup (it never releases anyone): the floor of what the
+ * platform charges for a `bigint` word, against which the pair rows' (b)
+ * ratio is read.
+ */
+export class BareWordGroup implements Group {
+  readonly word = new BigInt64Array(1);
+
+  add(_delta: number): void {
+    this.word[0] = (this.word[0] as bigint) + WORD_ONE;
+  }
+
+  done(): void {
+    this.word[0] = (this.word[0] as bigint) - WORD_ONE;
+  }
+
+  wait(): Promise<void> {
+    return RESOLVED;
+  }
+}
+
+/**
+ * (g) Raw `Atomics.waitAsync` per waiter on a shared `Int32Array` counter:
+ * what one parked `waitAsync` per wait costs on this platform, the floor of a
+ * shared group that parks each waiter on its own.
+ */
+export class RawWaitAsyncGroup implements Group {
+  readonly counter = new Int32Array(new SharedArrayBuffer(4));
+
+  add(delta: number): void {
+    Atomics.add(this.counter, 0, delta);
+  }
+
+  done(): void {
+    if (Atomics.sub(this.counter, 0, 1) === 1) Atomics.notify(this.counter, 0);
+  }
+
+  wait(): Promise<void> {
+    const value = Atomics.load(this.counter, 0);
+    if (value === 0) return RESOLVED;
+    const result = Atomics.waitAsync(this.counter, 0, value);
+    return (result.async ? result.value : RESOLVED) as Promise<void>;
+  }
+}
+
 /** Every contender id, with its label in the tables. */
 export const LABELS: Readonly<Record<string, string>> = {
   a: '(a) Promise.all',
   b: '(b) number + one resolver',
   b2: "(b') number + resolver array",
   e: '(e) naive packed bigint',
+  f: '(f) number + go() one promise',
+  w: '(w) bare BigInt64Array word',
+  g: '(g) raw Atomics.waitAsync each',
   d: '(d) raw Atomics.sub + waitAsync',
   c: '(c) postMessage barrier',
   local: 'awaitgroup local add+done',
@@ -158,6 +232,17 @@ export async function loadContender(id: string): Promise<Contender> {
       return { create: () => new ResolverArrayGroup() };
     case 'e':
       return { create: () => new PackedBigIntGroup() };
+    case 'w':
+      return { create: () => new BareWordGroup() };
+    case 'g':
+      return { create: () => new RawWaitAsyncGroup() };
+    case 'f':
+      return {
+        create: () => new GoCounterGroup(),
+        go: (group, task) => {
+          (group as GoCounterGroup).go(task);
+        },
+      };
     case 'local':
     case 'local-go':
     case 'local-debug':

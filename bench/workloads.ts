@@ -5,6 +5,9 @@
  * @module
  */
 
+/** The Node lines of SPEC §7, each one column of the tables. */
+export const LINES: readonly string[] = ['20', '22', '24', '26'];
+
 /** What a workload measures; child.ts has one runner per kind. */
 export type Kind =
   | 'fanout'
@@ -14,6 +17,7 @@ export type Kind =
   | 'shared'
   | 'idle'
   | 'waiter'
+  | 'shared-waiters'
   | 'limited'
   | 'queued';
 
@@ -49,8 +53,9 @@ export interface Workload {
   readonly passes?: number;
 }
 
-const FANOUT = ['a', 'b', 'local-go', 'local', 'shared', 'jpw', 'esfx', 'teamwork'];
-const PAIRS = ['b', 'e', 'local', 'shared', 'jpw', 'esfx'];
+const FANOUT = ['a', 'b', 'local', 'shared', 'jpw', 'esfx', 'teamwork'];
+const GO = ['f', 'local-go'];
+const PAIRS = ['b', 'w', 'e', 'local', 'shared', 'jpw', 'esfx'];
 const RELEASE = ['b', 'b2', 'local', 'shared', 'jpw', 'esfx', 'teamwork'];
 const ZERO = ['b', 'b2', 'local', 'shared', 'jpw', 'esfx', 'teamwork'];
 const MEMORY = ['b', 'b2', 'e', 'local', 'shared', 'jpw', 'esfx', 'teamwork'];
@@ -59,19 +64,45 @@ const SHARED = ['d', 'shared', 'c'];
 const ms: Metric = { key: 'ms', unit: 'ms' };
 const perTask: Metric = { key: 'ns/task', unit: 'ns' };
 
-function fanout(n: number, label: string, warmup: number, rounds: number, passes = 3): Workload {
+/**
+ * A fan-out row: a fresh group per round, `n` tasks tracked with add+done
+ * (or go() for the go rows, against (f)), then one wait() made after the
+ * loop, as a `for (const url of urls) wg.go(...); await wg.wait()` does.
+ */
+function fanout(
+  n: number,
+  label: string,
+  warmup: number,
+  rounds: number,
+  passes = 3,
+  go = false,
+): Workload {
   return {
-    id: `fanout-${label}`,
-    title: `fan-out: ${label} promise tasks, then one wait()`,
+    id: `fanout-${go ? 'go-' : ''}${label}`,
+    title: `fan-out: ${label} promise tasks with ${go ? 'go()' : 'add+done'}, then one wait()`,
     kind: 'fanout',
     n,
     quickN: 1_000,
-    contenders: FANOUT,
-    baseline: 'b',
-    metrics: [ms, perTask],
+    contenders: go ? GO : FANOUT,
+    baseline: go ? 'f' : 'b',
+    metrics: [perTask],
     warmup,
     rounds,
     passes,
+  };
+}
+
+/**
+ * The first fan-out of a process, cold: no warm-up, one round per fresh
+ * process. What a program that fans out once pays, deoptimisations,
+ * first-use allocations and unoptimised code included.
+ */
+function cold(go: boolean): Workload {
+  return {
+    ...fanout(1e4, '1e4', 0, 9, 9, go),
+    id: `fanout-${go ? 'go-' : ''}cold-1e4`,
+    title: `fan-out: the first ${go ? 'go()' : 'add+done'} fan-out of 1e4 tasks in a fresh process`,
+    contenders: go ? ['f', 'local-go'] : ['b', 'local'],
   };
 }
 
@@ -114,9 +145,14 @@ function shared(threads: number, perThread: number, label: string): Workload {
 
 /** Every workload, in table order. */
 export const WORKLOADS: readonly Workload[] = [
-  fanout(1e4, '1e4', 10, 60, 5),
-  fanout(1e5, '1e5', 2, 10, 5),
-  fanout(1e6, '1e6', 1, 3),
+  fanout(1e4, '1e4', 5, 40, 4),
+  fanout(1e5, '1e5', 1, 8, 4),
+  fanout(1e6, '1e6', 0, 2, 2),
+  cold(false),
+  fanout(1e4, '1e4', 5, 40, 4, true),
+  fanout(1e5, '1e5', 1, 8, 4, true),
+  fanout(1e6, '1e6', 0, 2, 2, true),
+  cold(true),
   {
     id: 'pairs-1e7',
     title: '1e7 add(1)+done() pairs, no waiters',
@@ -126,12 +162,27 @@ export const WORKLOADS: readonly Workload[] = [
     contenders: PAIRS,
     baseline: 'b',
     metrics: [{ key: 'ns/pair', unit: 'ns' }],
-    warmup: 2,
-    rounds: 10,
-    passes: 5,
+    warmup: 1,
+    rounds: 6,
+    passes: 3,
+  },
+  {
+    id: 'pairs-cold-1e4',
+    title: 'the first 1e4 add(1)+done() pairs of a fresh process (unoptimised code)',
+    kind: 'pairs',
+    n: 1e4,
+    quickN: 1e3,
+    contenders: ['b', 'w', 'local'],
+    baseline: 'b',
+    metrics: [{ key: 'ns/pair', unit: 'ns' }],
+    warmup: 0,
+    rounds: 9,
+    passes: 9,
   },
   release(1e4, '1e4', 2, 15),
-  release(1e5, '1e5', 1, 6),
+  // Without @jpwilliams/waitgroup, which drains its queue with shift() and
+  // takes seconds a round here (4.2 s measured): the row is about our queue.
+  { ...release(1e5, '1e5', 1, 4), contenders: RELEASE.filter((id) => id !== 'jpw'), passes: 2 },
   {
     id: 'zero-wait',
     title: '`await wait()` on a group already at zero',
@@ -141,9 +192,9 @@ export const WORKLOADS: readonly Workload[] = [
     contenders: ZERO,
     baseline: 'b',
     metrics: [{ key: 'ns/wait', unit: 'ns' }],
-    warmup: 6,
-    rounds: 21,
-    passes: 7,
+    warmup: 3,
+    rounds: 12,
+    passes: 3,
   },
   shared(2, 1, '1'),
   shared(2, 1e4, '1e4'),
@@ -159,7 +210,8 @@ export const WORKLOADS: readonly Workload[] = [
     baseline: 'b',
     metrics: [{ key: 'B/group', unit: 'B' }],
     warmup: 0,
-    rounds: 3,
+    rounds: 2,
+    passes: 1,
   },
   {
     id: 'memory-waiter',
@@ -171,7 +223,24 @@ export const WORKLOADS: readonly Workload[] = [
     baseline: 'b2',
     metrics: [{ key: 'B/waiter', unit: 'B' }],
     warmup: 0,
-    rounds: 3,
+    rounds: 2,
+    passes: 1,
+  },
+  {
+    id: 'shared-waiters-1e4',
+    title: 'shared group, one thread: 1e4 pending wait()s registered, then released by one done()',
+    kind: 'shared-waiters',
+    n: 1e4,
+    quickN: 100,
+    contenders: ['b2', 'shared', 'g', 'local'],
+    baseline: 'b2',
+    metrics: [
+      { key: 'ns/register', unit: 'ns' },
+      { key: 'release ms', unit: 'ms' },
+      { key: 'B/waiter', unit: 'B' },
+    ],
+    warmup: 2,
+    rounds: 9,
   },
   {
     id: 'debug-pairs-1e5',
@@ -183,7 +252,8 @@ export const WORKLOADS: readonly Workload[] = [
     baseline: 'local',
     metrics: [{ key: 'ns/pair', unit: 'ns' }],
     warmup: 1,
-    rounds: 5,
+    rounds: 3,
+    passes: 1,
   },
   {
     id: 'debug-go-1e4',
@@ -207,8 +277,9 @@ export const WORKLOADS: readonly Workload[] = [
     contenders: ['plimit', 'errgroup', 'pmap'],
     baseline: 'plimit',
     metrics: [ms, perTask],
-    warmup: 2,
-    rounds: 10,
+    warmup: 1,
+    rounds: 6,
+    passes: 2,
   },
   {
     id: 'errgroup-queued',
@@ -232,8 +303,9 @@ export const WORKLOADS: readonly Workload[] = [
     contenders: ['wg-go', 'errgroup'],
     baseline: 'wg-go',
     metrics: [ms, perTask],
-    warmup: 2,
-    rounds: 10,
+    warmup: 1,
+    rounds: 6,
+    passes: 2,
   },
 ];
 

@@ -83,25 +83,43 @@ export function wrapWord(word: bigint): bigint {
  * counterDelta returns the word delta that adds `delta` (a safe integer) to
  * the counter. The two common deltas are constants, so `add(1)` and `done()`
  * allocate nothing.
+ *
+ * −1 is tested first so that every call runs both tests: a fan-out calls
+ * add(1) N times before its first done(), and a test of −1 that only done()
+ * reached would have no type feedback when V8 optimised this on the adds,
+ * so the first done() would deoptimise it (`--trace-deopt`: "Insufficient
+ * type feedback for compare operation"), and the N dones would run
+ * unoptimised: the fan-out 1e4 row, cold (SPEC §7).
  */
 export function counterDelta(delta: number): bigint {
-  if (delta === 1) return ONE;
   if (delta === -1) return MINUS_ONE;
+  if (delta === 1) return ONE;
   return BigInt(delta) << COUNTER_SHIFT;
 }
 
-/** The outcomes of {@link classifyAdd}, module-local as the constants above are. */
+// The outcomes of classifyAdd as module-local constants, not properties of
+// an object: a property read that only a rare outcome reaches has no type
+// feedback when V8 optimises the common path, and is one more place where
+// the first release of a process deoptimises (`--trace-deopt`:
+// "Insufficient type feedback for generic named access", SPEC §7 fan-out).
+const UPDATE = 0;
+const RELEASE = 1;
+const NEGATIVE = 2;
+const OVERFLOW = 3;
+const MISUSE = 4;
+
+/** The outcomes of {@link classifyAdd}. */
 const Outcome = {
   /** Store the next word; nobody is released. */
-  Update: 0,
+  Update: UPDATE,
   /** The counter reaches 0 with waiters registered: reset the word and release them (S5). */
-  Release: 1,
+  Release: RELEASE,
   /** The counter would go below 0 (S3): refuse, word unchanged. */
-  Negative: 2,
+  Negative: NEGATIVE,
   /** The counter would exceed {@link MAX_COUNTER} (S3): refuse, word unchanged. */
-  Overflow: 3,
+  Overflow: OVERFLOW,
   /** A positive add from counter 0 while waiters are registered (S4): refuse. */
-  Misuse: 4,
+  Misuse: MISUSE,
 } as const;
 
 /** What {@link classifyAdd} decided about an add. */
@@ -134,15 +152,15 @@ export function addToWord(word: bigint, delta: number): bigint {
  */
 export function classifyAdd(word: bigint, next: bigint): AddOutcome {
   if (next >= ONE) {
-    if (next > WORD_MAX) return Outcome.Overflow;
+    if (next > WORD_MAX) return OVERFLOW;
     // Go: w != 0 && delta > 0 && v == int32(delta), that is: waiters are
     // registered and the counter was 0. A counter that goes from 0 to above
     // 0 went up, so delta > 0 needs no test of its own.
-    if (word > 0n && word < ONE) return Outcome.Misuse;
-    return Outcome.Update;
+    if (word > 0n && word < ONE) return MISUSE;
+    return UPDATE;
   }
-  if (next < 0n) return Outcome.Negative;
-  return next === 0n ? Outcome.Update : Outcome.Release;
+  if (next < 0n) return NEGATIVE;
+  return next === 0n ? UPDATE : RELEASE;
 }
 
 /** isCounterZero reports whether the counter of the valid word `word` is 0 (PROTOCOL.md W2). */

@@ -6,25 +6,38 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { LABELS } from '../bench/contenders.js';
-import { WORKLOADS } from '../bench/workloads.js';
+import { LINES, WORKLOADS } from '../bench/workloads.js';
 
 const run = promisify(execFile);
 const harness = fileURLToPath(new URL('../bench/run.js', import.meta.url));
+const line = process.versions.node.split('.')[0] as string;
 
 interface Report {
   quick: boolean;
-  machine: { node: string; cpus: number; cpu: string };
+  machine: { cpus: number; cpu: string };
+  lines: { line: string; bin: string; node: string; v8: string }[];
+  skipped: { line: string; reason: string }[];
   workloads: {
     id: string;
     baseline: string;
-    results: { contender: string; n: number; median: Record<string, number> }[];
+    results: Record<string, { contender: string; n: number; median: Record<string, number> }[]>;
   }[];
+  targets: { target: string; lines: Record<string, { measured: string; met: boolean }> }[];
   failures: string[];
 }
 
-// A smoke run: the harness works end to end. No timings are asserted.
+/** section returns the lines of the harness's output under `## id`. */
+function section(stdout: string, id: string): string[] {
+  const start = stdout.indexOf(`\n## ${id} `);
+  const end = stdout.indexOf('\n## ', start + 1);
+  return stdout.slice(start, end).split('\n');
+}
+
+// A smoke run of the harness's shape on the Node line running this suite,
+// given by its binary, and on a line that cannot be had (99), which must be
+// skipped with its reason. No timings are asserted.
 describe('bench harness (--quick)', function () {
-  this.timeout(180_000); // hang guard: a quick run takes seconds
+  this.timeout(600_000); // hang guard: a quick run takes a minute, more on a loaded machine
 
   let out: string;
   let stdout: string;
@@ -32,9 +45,11 @@ describe('bench harness (--quick)', function () {
 
   before(async () => {
     out = await mkdtemp(join(tmpdir(), 'awaitgroup-bench-'));
-    ({ stdout } = await run(process.execPath, [harness, '--quick', `--out=${out}`], {
-      maxBuffer: 16 * 1024 * 1024,
-    }));
+    ({ stdout } = await run(
+      process.execPath,
+      [harness, '--quick', `--lines=${line}:${process.execPath},99`, `--out=${out}`],
+      { maxBuffer: 16 * 1024 * 1024 },
+    ));
     report = JSON.parse(await readFile(join(out, 'latest.json'), 'utf8')) as Report;
   });
 
@@ -42,49 +57,107 @@ describe('bench harness (--quick)', function () {
     if (out !== undefined) await rm(out, { recursive: true, force: true });
   });
 
-  it('prints a section for every workload', () => {
-    for (const w of WORKLOADS) expect(stdout).to.include(`\n## ${w.id} `);
+  it('covers SPEC §7: Node 20, 22, 24 and 26 by default', () => {
+    expect(LINES).to.deep.equal(['20', '22', '24', '26']);
   });
 
-  it('prints a row for every contender of every workload, none failed', () => {
+  it('runs the line it was given on that binary, and skips one it cannot have, saying why', () => {
+    expect(report.lines).to.deep.equal([
+      { line, bin: process.execPath, node: process.version, v8: process.versions.v8 },
+    ]);
+    expect(report.skipped).to.have.length(1);
+    expect(report.skipped[0]?.line).to.equal('99');
+    expect(report.skipped[0]?.reason).to.match(/node99/);
+    expect(stdout).to.include(`node 99: skipped, ${report.skipped[0]?.reason}`);
+  });
+
+  it('prints a section for every workload with a column for the line', () => {
     for (const w of WORKLOADS) {
-      const start = stdout.indexOf(`\n## ${w.id} `);
-      const end = stdout.indexOf('\n## ', start + 1);
-      const section = stdout.slice(start, end);
-      for (const c of w.contenders) {
-        const line = section.split('\n').find((l) => l.startsWith(`  ${LABELS[c]}`));
-        expect(line, `${w.id} ${c}`).to.be.a('string');
-        expect(line).to.not.include('failed');
-      }
+      expect(stdout).to.include(`\n## ${w.id} `);
+      expect(section(stdout, w.id)[2]?.trim()).to.equal(`node ${process.version}`);
     }
   });
 
-  it('prints the SPEC §7 targets', () => {
-    expect(stdout).to.include('## SPEC §7 targets');
-    expect(stdout).to.match(/add\+done pair ≤ 3 × \(b\)/);
+  it('prints a row for every metric of every contender of every workload, none failed', () => {
+    for (const w of WORKLOADS) {
+      const lines = section(stdout, w.id);
+      for (const c of w.contenders) {
+        for (const m of w.metrics) {
+          const row = lines.find(
+            (l) => l.startsWith(`  ${LABELS[c]} `) && l.includes(` ${m.key} `),
+          );
+          expect(row, `${w.id} ${c} ${m.key}`).to.be.a('string');
+          expect(row).to.not.include('failed');
+        }
+      }
+      expect(lines.join('\n')).to.not.include('failed');
+    }
   });
 
-  it('writes latest.json and a timestamped copy with the same content', async () => {
+  it('has the new rows of SPEC §7: go() against (f), and many shared waiters on one thread', () => {
+    for (const n of ['1e4', '1e5', '1e6']) {
+      const go = WORKLOADS.find((w) => w.id === `fanout-go-${n}`);
+      expect(go?.baseline, n).to.equal('f');
+      expect(go?.contenders).to.include('local-go');
+    }
+    const shared = WORKLOADS.find((w) => w.id === 'shared-waiters-1e4');
+    expect(shared?.n).to.equal(1e4);
+    expect(shared?.baseline).to.equal('b2');
+    expect(shared?.metrics.map((m) => m.key)).to.deep.equal([
+      'ns/register',
+      'release ms',
+      'B/waiter',
+    ]);
+  });
+
+  it('prints the SPEC §7 targets, one column per line, each met or not met', () => {
+    const targets = stdout.slice(stdout.indexOf('\n## SPEC §7 targets')).split('\n');
+    expect(targets[2]?.trim()).to.equal(`node ${process.version}`);
+    for (const name of [
+      'add+done pair ≤ 3 × (b)',
+      'fan-out 1e4, go() ≤ 1.10 × (f)',
+      'shared 1e4 waiters, register ≤ 2 × (b′)',
+    ]) {
+      const row = targets.find((l) => l.startsWith(`  ${name} `));
+      expect(row, name).to.match(/(met|NOT MET)$/);
+    }
+    expect(report.targets.length).to.be.above(20);
+    for (const t of report.targets) {
+      expect(Object.keys(t.lines), t.target).to.deep.equal([line]);
+      expect(t.lines[line]?.met, t.target).to.be.a('boolean');
+    }
+  });
+
+  it('writes latest.json, a timestamped copy with the same content, and latest.md', async () => {
     const names = (await readdir(out)).sort();
-    expect(names).to.have.length(2);
+    expect(names).to.have.length(3);
     expect(names).to.include('latest.json');
-    const [stamped] = names.filter((name) => name !== 'latest.json');
+    expect(names).to.include('latest.md');
+    const [stamped] = names.filter((name) => name.startsWith('2'));
     expect(stamped).to.match(/^\d{4}-\d\d-\d\dT[\d-]+Z\.json$/);
     const copy = JSON.parse(await readFile(join(out, stamped as string), 'utf8')) as Report;
     expect(copy).to.deep.equal(report);
   });
 
+  it('latest.md is the targets table: a column for the line, a row per target', async () => {
+    const md = (await readFile(join(out, 'latest.md'), 'utf8')).trim().split('\n');
+    expect(md[0]).to.equal(`| SPEC §7 row | Node ${process.versions.node} |`);
+    expect(md[1]).to.equal('|---|---|');
+    expect(md).to.have.length(2 + report.targets.length);
+    for (const row of md.slice(2)) expect(row).to.match(/^\| .+ \| .+ (met|not met\*\*) \|$/);
+  });
+
   it('records every workload and contender with finite medians', () => {
     expect(report.quick).to.equal(true);
     expect(report.failures).to.deep.equal([]);
-    expect(report.machine.node).to.equal(process.version);
     expect(report.workloads.map((w) => w.id)).to.deep.equal(WORKLOADS.map((w) => w.id));
     for (const w of WORKLOADS) {
       const recorded = report.workloads.find((r) => r.id === w.id);
       expect(recorded?.baseline).to.equal(w.baseline);
-      const contenders = recorded?.results.map((r) => r.contender).sort();
+      const results = recorded?.results[line] ?? [];
+      const contenders = results.map((r) => r.contender).sort();
       expect(contenders, w.id).to.deep.equal([...w.contenders].sort());
-      for (const result of recorded?.results ?? []) {
+      for (const result of results) {
         expect(result.n).to.equal(w.quickN);
         for (const m of w.metrics) {
           expect(Number.isFinite(result.median[m.key]), `${w.id} ${result.contender} ${m.key}`).to
