@@ -14,14 +14,14 @@
  */
 export interface Acquirer {
   /**
-   * resumed runs once a waiter has taken its token (PROTOCOL.md W9–W11).
+   * resumed runs once a waiter has taken its token (model/README.md W9–W11).
    * It returns normally for the wait to resolve, and throws (S8's REUSED) for
    * it to reject.
    */
   resumed(): void;
   /**
    * withdraw runs when a waiter that has not taken its token is aborted or
-   * times out (PROTOCOL.md X1–X2). It returns true if it removed the
+   * times out (model/README.md X1–X2). It returns true if it removed the
    * waiter's registration from the word, so that no token will be issued for
    * it; false if a release already counted the waiter, so that its token is
    * on its way and the wait must go on to take it.
@@ -33,7 +33,7 @@ export interface Acquirer {
 export interface Semaphore {
   /**
    * release issues `count` tokens and wakes up to `count` parked acquirers,
-   * oldest first (PROTOCOL.md R1–R2).
+   * oldest first (model/README.md R1–R2).
    */
   release(count: number): void;
   /**

@@ -144,7 +144,7 @@ export function addToWord(word: bigint, delta: number): bigint {
 /**
  * classifyAdd decides what an add that takes the valid word `word` to `next`
  * (`word` plus the word delta, exact, not wrapped: see {@link addToWord})
- * does (PROTOCOL.md A2–A6), in the order of Go's checks: negative, overflow,
+ * does (model/README.md A2–A6), in the order of Go's checks: negative, overflow,
  * misuse, release. With outcome Release, `next` is the number of waiters to
  * release.
  *
@@ -163,17 +163,17 @@ export function classifyAdd(word: bigint, next: bigint): AddOutcome {
   return next === 0n ? UPDATE : RELEASE;
 }
 
-/** isCounterZero reports whether the counter of the valid word `word` is 0 (PROTOCOL.md W2). */
+/** isCounterZero reports whether the counter of the valid word `word` is 0 (model/README.md W2). */
 export function isCounterZero(word: bigint): boolean {
   return word < ONE;
 }
 
-/** withWaiter returns `word` with one more waiter (PROTOCOL.md W3). */
+/** withWaiter returns `word` with one more waiter (model/README.md W3). */
 export function withWaiter(word: bigint): bigint {
   return word + 1n;
 }
 
-/** withoutWaiter returns `word` with one waiter less (PROTOCOL.md X2); see {@link isRegistered}. */
+/** withoutWaiter returns `word` with one waiter less (model/README.md X2); see {@link isRegistered}. */
 export function withoutWaiter(word: bigint): bigint {
   return word - 1n;
 }
@@ -188,7 +188,7 @@ export function hasMostWaiters(word: bigint): boolean {
 
 /**
  * isRegistered reports whether `word` can still hold an unreleased waiter:
- * counter > 0 and waiters > 0 (PROTOCOL.md X2). Not `word != 0`: a word of
+ * counter > 0 and waiters > 0 (model/README.md X2). Not `word != 0`: a word of
  * the next generation with no waiters, `(c > 0, 0)`, must not be decremented.
  */
 export function isRegistered(word: bigint): boolean {

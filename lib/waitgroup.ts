@@ -86,7 +86,7 @@ let attaching: WaitGroupHandle | undefined;
 
 /**
  * WaitSide is the wait half of Go's algorithm over one cell, which the
- * semaphore calls back into (PROTOCOL.md W9–W11 and X1–X2).
+ * semaphore calls back into (model/README.md W9–W11 and X1–X2).
  */
 class WaitSide implements Acquirer {
   readonly #cell: StateCell;
@@ -126,7 +126,7 @@ function safeDelta(delta: number): number {
   );
 }
 
-/** refusal is the error of a refused add (PROTOCOL.md A2–A4), built out of the hot path. */
+/** refusal is the error of a refused add (model/README.md A2–A4), built out of the hot path. */
 function refusal(outcome: AddOutcome, word: bigint, delta: number): WaitGroupError {
   if (outcome === AddOutcome.Negative) return negativeCounter(counterOf(word), delta);
   if (outcome === AddOutcome.Overflow) return counterOverflow(counterOf(word), delta);
@@ -304,7 +304,7 @@ export class WaitGroup implements AsyncDisposable {
   }
 
   /**
-   * #add is Go's Add over the word (PROTOCOL.md A1–A7): a compare-and-swap
+   * #add is Go's Add over the word (model/README.md A1–A7): a compare-and-swap
    * loop in which a refused add writes nothing, and the add that brings the
    * counter to zero resets the whole word, waiters included, in the same
    * compare-and-swap, then releases the waiters it read.
@@ -410,7 +410,7 @@ export class WaitGroup implements AsyncDisposable {
   }
 
   /**
-   * #register is Go's Wait up to the park (PROTOCOL.md W1–W3): it returns the
+   * #register is Go's Wait up to the park (model/README.md W1–W3): it returns the
    * settled promise if the counter is zero, and true once it has registered
    * one more waiter. A blocking waiter first asks the semaphore whether this
    * thread may block at all, so that a refusal registers nothing.

@@ -157,7 +157,7 @@ describe("shared: Go's sync tests with workers as goroutines", function () {
       if (added === r) wg.done();
     });
     const [reuser, waiter] = summaries as [Summary, Summary];
-    // MISUSE cannot occur in this protocol (PROTOCOL.md §8); REUSED may.
+    // MISUSE cannot occur in this protocol (model/README.md: MISUSE never fires); REUSED may.
     expect(reuser.misuse + waiter.misuse).to.equal(0);
     expect(reuser.resolved).to.be.greaterThan(0);
   });
