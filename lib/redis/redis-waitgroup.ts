@@ -126,6 +126,10 @@ export class RedisWaitGroup implements AsyncDisposable {
   #timer: ReturnType<typeof setInterval> | undefined;
   #checking = false;
   readonly #tasks = new Set<string>();
+  readonly #watcher = {
+    released: (gen: number) => this.#released(gen),
+    recheck: () => void this.#recheck(),
+  };
   #renewer: ReturnType<typeof setInterval> | undefined;
 
   private constructor(
@@ -435,19 +439,11 @@ export class RedisWaitGroup implements AsyncDisposable {
   }
 
   #watch(lastId: string): void {
+    // Watching again with the same watcher only moves the read position back to `lastId`.
+    const unwatch = this.#waker.watch(this.#keys[2] as string, lastId, this.#watcher);
     if (this.#unwatch === undefined) {
-      this.#unwatch = this.#waker.watch(this.#keys[2] as string, lastId, {
-        released: (gen) => this.#released(gen),
-        recheck: () => void this.#recheck(),
-      });
+      this.#unwatch = unwatch;
       this.#timer = setInterval(() => void this.#recheck(), RECHECK_MS);
-    } else {
-      // Another wait of this group is watching already: let the waker start no later than this one's entry.
-      this.#unwatch();
-      this.#unwatch = this.#waker.watch(this.#keys[2] as string, lastId, {
-        released: (gen) => this.#released(gen),
-        recheck: () => void this.#recheck(),
-      });
     }
   }
 
