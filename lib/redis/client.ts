@@ -1,0 +1,168 @@
+/**
+ * The small adapter over the clients a user already has (R1): node-redis
+ * (`redis` ≥ 5, `createClient` or `createCluster`) and ioredis (`Redis` or
+ * `Cluster`). Nothing is imported from either: a client is recognised by
+ * its shape, and every command goes through its generic command call, so
+ * the same code runs on one server and on a Cluster (the client routes by
+ * the first key).
+ *
+ * @module
+ */
+
+import { describe } from '../errors.js';
+
+/**
+ * A Redis client the user already has: a node-redis client or cluster
+ * (`createClient()`, `createCluster()`, connected), or an ioredis `Redis`
+ * or `Cluster`.
+ */
+export type RedisClient = object;
+
+/** The commands this package sends, over whichever client it was given. */
+export interface Connection {
+  /** Which library the client comes from. */
+  readonly kind: 'node-redis' | 'ioredis';
+  /** Whether it is a Cluster client. */
+  readonly cluster: boolean;
+  /** call sends one command, routed by `firstKey` on a Cluster. */
+  call(firstKey: string | undefined, args: readonly string[]): Promise<unknown>;
+  /** duplicate opens a new connection (one per node on a Cluster) with the same options. */
+  duplicate(): Promise<Blocking>;
+  /** onEnd calls `listener` once the user's client is closed. */
+  onEnd(listener: () => void): void;
+}
+
+/** A duplicate for blocking reads (R10). */
+export interface Blocking {
+  call(firstKey: string | undefined, args: readonly string[]): Promise<unknown>;
+  /** onReady calls `listener` each time the connection is (re)established. */
+  onReady(listener: () => void): void;
+  close(): void;
+}
+
+interface Emitter {
+  on(event: string, listener: (...args: unknown[]) => void): unknown;
+  once(event: string, listener: (...args: unknown[]) => void): unknown;
+}
+interface NodeRedisClient extends Emitter {
+  sendCommand(args: readonly string[]): Promise<unknown>;
+  duplicate(): NodeRedisClient;
+  connect(): Promise<unknown>;
+  destroy(): void;
+}
+interface NodeRedisCluster extends Emitter {
+  sendCommand(
+    firstKey: string | undefined,
+    isReadonly: boolean,
+    args: readonly string[],
+  ): Promise<unknown>;
+  duplicate(): NodeRedisCluster;
+  connect(): Promise<unknown>;
+  destroy(): void;
+}
+interface IORedis extends Emitter {
+  call(command: string, ...args: string[]): Promise<unknown>;
+  duplicate(): IORedis;
+  disconnect(): void;
+  readonly isCluster?: boolean;
+}
+
+function has(value: object, name: string): boolean {
+  return typeof (value as Record<string, unknown>)[name] === 'function';
+}
+
+/**
+ * connectionOf recognises `client`, or throws the TypeError of R1 naming
+ * both supported libraries.
+ */
+export function connectionOf(client: unknown, caller: string): Connection {
+  if (typeof client === 'object' && client !== null) {
+    if (has(client, 'call') && has(client, 'duplicate') && 'status' in client) {
+      return ioredis(client as unknown as IORedis);
+    }
+    if (has(client, 'sendCommand') && has(client, 'duplicate') && 'isOpen' in client) {
+      return 'masters' in client
+        ? nodeRedisCluster(client as unknown as NodeRedisCluster)
+        : nodeRedis(client as unknown as NodeRedisClient);
+    }
+  }
+  throw new TypeError(
+    `${caller}: client must be a node-redis client or cluster (createClient(), createCluster() ` +
+      `from 'redis', connected) or an ioredis Redis or Cluster, got ${describe(client)}`,
+  );
+}
+
+const quiet = (): void => {};
+
+function nodeRedis(client: NodeRedisClient): Connection {
+  return {
+    kind: 'node-redis',
+    cluster: false,
+    call: (_key, args) => client.sendCommand(args),
+    async duplicate() {
+      const copy = client.duplicate();
+      copy.on('error', quiet);
+      await copy.connect();
+      return {
+        call: (_key, args) => copy.sendCommand(args),
+        onReady: (listener) => void copy.on('ready', listener),
+        close: () => copy.destroy(),
+      };
+    },
+    onEnd: (listener) => void client.once('end', listener),
+  };
+}
+
+function nodeRedisCluster(cluster: NodeRedisCluster): Connection {
+  return {
+    kind: 'node-redis',
+    cluster: true,
+    call: (key, args) => cluster.sendCommand(key, false, args),
+    async duplicate() {
+      const copy = cluster.duplicate();
+      copy.on('error', quiet);
+      await copy.connect();
+      return {
+        call: (key, args) => copy.sendCommand(key, false, args),
+        onReady: (listener) => void copy.on('node-ready', listener),
+        close: () => copy.destroy(),
+      };
+    },
+    onEnd: quiet,
+  };
+}
+
+function ioredis(client: IORedis): Connection {
+  const call = (target: IORedis, args: readonly string[]): Promise<unknown> => {
+    const [command, ...rest] = args as [string, ...string[]];
+    return target.call(command, ...rest);
+  };
+  return {
+    kind: 'ioredis',
+    cluster: client.isCluster === true,
+    call: (_key, args) => call(client, args),
+    async duplicate() {
+      const copy = client.duplicate();
+      copy.on('error', quiet);
+      return {
+        call: (_key, args) => call(copy, args),
+        onReady: (listener) => void copy.on('ready', listener),
+        close: () => copy.disconnect(),
+      };
+    },
+    onEnd: (listener) => void client.once('end', listener),
+  };
+}
+
+/**
+ * isTransient tells a failure worth retrying with the same operation id
+ * (R7: a dropped connection, a server still loading its data, a Cluster
+ * moving slots) from a reply that will not change (a script error).
+ */
+export function isTransient(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const { message } = error;
+  if (/^(LOADING|BUSY|TRYAGAIN|CLUSTERDOWN|MASTERDOWN|READONLY)\b/.test(message)) return true;
+  // Any other Redis error reply starts with its code in capitals.
+  return !/^[A-Z]{2,}\b/.test(message);
+}

@@ -1,0 +1,38 @@
+/**
+ * register (W1–W3, R5, R7, R11): Go's Wait up to the point of parking. At
+ * counter zero it returns at once without registering; otherwise it counts
+ * the waiter in and returns the generation it waits on and the id of the
+ * last release entry, from which the waiter reads the stream.
+ *
+ * KEYS[1..4] the group's keys (see prelude.ts)
+ * ARGV[1] epoch
+ * ARGV[2] ttl in ms, or '' for the group's own
+ * ARGV[3] operation id: a retried registration counts once (R7)
+ *
+ * Returns {'zero'}, {'wait', gen, current gen, last entry id},
+ * {'lost', why} or {'tasklost', task id, task JSON}.
+ *
+ * @module
+ */
+
+import { PRELUDE } from './prelude.js';
+
+export const REGISTER = `${PRELUDE}
+local why = lost()
+if why then return {'lost', why} end
+-- W1: a task whose owner stopped means this wait could never be released.
+local task, info = expired()
+if task ~= '' then return {'tasklost', task, info} end
+local s = redis.call('HMGET', state, 'counter', 'gen')
+local last = redis.call('XREVRANGE', events, '+', '-', 'COUNT', 1)[1]
+local lastId = last and last[1] or '0-0'
+-- W2: a registration seen before returns the generation it registered in.
+local mine = redis.call('HGET', ops, 'o:' .. ARGV[3])
+if mine then return {'wait', mine, s[2], lastId} end
+if tonumber(s[1]) == 0 then return {'zero'} end
+-- W3: waiters + 1 in the current generation.
+redis.call('HINCRBY', state, 'waiters', 1)
+redis.call('HSET', ops, 'o:' .. ARGV[3], s[2])
+touch(ARGV[2])
+return {'wait', s[2], s[2], lastId}
+`;

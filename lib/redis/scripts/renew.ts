@@ -1,0 +1,27 @@
+/**
+ * renew (R11): extend the leases of the go() tasks a process still runs. A
+ * renewal is activity, so it slides the group's TTL as well (R9).
+ *
+ * KEYS[1..4] the group's keys (see prelude.ts)
+ * ARGV[1] epoch
+ * ARGV[2] ttl in ms, or '' for the group's own
+ * ARGV[3] lease length in ms
+ * ARGV[4..] the task ids
+ *
+ * Returns {'ok'} or {'lost', why}.
+ *
+ * @module
+ */
+
+import { PRELUDE } from './prelude.js';
+
+export const RENEW = `${PRELUDE}
+local why = lost()
+if why then return {'lost', why} end
+local until = now() + tonumber(ARGV[3])
+for i = 4, #ARGV do
+  redis.call('ZADD', leases, 'XX', until, ARGV[i])
+end
+touch(ARGV[2])
+return {'ok'}
+`;
