@@ -12,10 +12,16 @@
  *   node dist/bench/run.js --lines=20,24 --only=fanout,pairs --contenders=b,local
  *   node dist/bench/run.js --lines=24:/opt/node24/bin/node   # a line's binary, given
  *   node dist/bench/run.js --out=/tmp/results
+ *   node dist/bench/run.js --only=redis            # the RedisWaitGroup rows alone
  *
  * A line without a given binary is found with `scripts/runtimes.sh path
  * nodeNN` (which installs it from npm if it is missing); a line that cannot
  * be had is skipped with the reason printed, and the others run.
+ *
+ * After the Node lines, the RedisWaitGroup rows (bench/redis.ts) run on this
+ * process' Node only, against a redis-server the bench starts on loopback;
+ * their targets join the table in this line's column. Without redis-server
+ * they are skipped, saying how to install it; the bench does not fail.
  *
  * @module
  */
@@ -27,6 +33,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ChildResult } from './child.js';
 import { LABELS } from './contenders.js';
+import { type RedisReport, redisRows } from './redis.js';
 import { LINES, WORKLOADS, type Workload } from './workloads.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -496,6 +503,19 @@ async function main(): Promise<void> {
     for (const message of failed.values()) console.log(`  failed: ${message.split('\n')[0]}`);
     console.log(`  (${((Date.now() - begun) / 1000).toFixed(1)} s)`);
   }
+  // The Redis rows: selected like a workload whose id is 'redis'.
+  let redis: RedisReport | undefined;
+  if (options.only === undefined || options.only.some((p) => 'redis'.startsWith(p))) {
+    const begun = Date.now();
+    try {
+      redis = await redisRows(options.quick);
+    } catch (error) {
+      const message = `redis: ${(error as Error).stack ?? error}`;
+      failures.push(message);
+      console.log(`  failed: ${message.split('\n')[0]}`);
+    }
+    console.log(`  (${((Date.now() - begun) / 1000).toFixed(1)} s)`);
+  }
   const targets = new Map<string, Map<string, Verdict>>();
   for (const l of lines) {
     for (const v of verdicts(results.get(l.line) ?? new Map())) {
@@ -504,6 +524,14 @@ async function main(): Promise<void> {
       byLine.set(l.line, v);
       targets.set(v.target, byLine);
     }
+  }
+  // Measured on this process' Node: the column of its line, shown if that line ran.
+  const thisLine = process.versions.node.split('.')[0] as string;
+  for (const row of redis?.rows ?? []) {
+    const target = `Redis ${row.client}: ${row.target}`;
+    const byLine = targets.get(target) ?? new Map<string, Verdict>();
+    byLine.set(thisLine, { target, measured: row.measured, met: row.met });
+    targets.set(target, byLine);
   }
   console.log(`\n## SPEC §7 targets\n${''.padEnd(44)}${lineHeads(lines)}`);
   for (const [target, byLine] of targets) {
@@ -518,6 +546,10 @@ async function main(): Promise<void> {
     console.log(`  ${target.padEnd(42)}${cols}`);
   }
   for (const s of skipped) console.log(`  node ${s.line} not run: ${s.reason}`);
+  if (redis?.skipped !== undefined) console.log(`  Redis rows not run: ${redis.skipped}`);
+  else if (redis !== undefined && !lines.some((l) => l.line === thisLine)) {
+    console.log(`  Redis rows ran on Node ${redis.node}, whose line is not a column: see above`);
+  }
   const seconds = (Date.now() - started.getTime()) / 1000;
   console.log(`\n${seconds.toFixed(1)} s`);
   const json = {
@@ -535,6 +567,7 @@ async function main(): Promise<void> {
         lines.map((l) => [l.line, [...(results.get(l.line)?.get(w.id)?.values() ?? [])]]),
       ),
     })),
+    redis,
     targets: [...targets].map(([target, byLine]) => ({
       target,
       lines: Object.fromEntries(
