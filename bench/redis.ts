@@ -254,7 +254,7 @@ export async function redisRows(quick = false): Promise<RedisReport> {
 function print(row: RedisRow): void {
   const unit = (v: number): string => `${v.toFixed(v >= 100 ? 0 : v >= 10 ? 1 : 2)} ${row.unit}`;
   console.log(
-    `  ${row.client.padEnd(10)} ${row.target.padEnd(54)} ours ${unit(row.value).padStart(14)}` +
+    `  ${row.client.padEnd(10)} ${row.target.padEnd(40)} ours ${unit(row.value).padStart(14)}` +
       `  base ${unit(row.baseline).padStart(14)}  ${row.measured.padStart(10)} ${row.met ? 'met' : 'NOT MET'}`,
   );
   if (row.detail !== undefined) console.log(`  ${''.padEnd(10)} ${row.detail}`);
@@ -333,7 +333,7 @@ async function measure(kind: Kind, port: number, sizes: Sizes): Promise<RedisRow
     const [rRate, doneRate] = await interleave(sizes.rounds, [chains(r), chains(done)]);
     const ratio64 = doneRate / rRate;
     rows.push({
-      target: '64 concurrent done() ≥ 0.7 × (r) throughput',
+      target: '64 concurrent done() ≥ 0.7 × (r) rate',
       client: kind,
       value: doneRate / 1000,
       baseline: rRate / 1000,
@@ -374,7 +374,7 @@ async function measure(kind: Kind, port: number, sizes: Sizes): Promise<RedisRow
     const [x, wake] = await interleave(sizes.wakes, [rawWake, async () => (await groupWake(1))[0]]);
     const ratioWake = wake / x;
     rows.push({
-      target: `last done() → ${PROCESSES} processes resumed ≤ 2 × (x)`,
+      target: `last done() → ${PROCESSES} procs resumed ≤ 2 × (x)`,
       client: kind,
       value: wake,
       baseline: x,
@@ -395,7 +395,7 @@ async function measure(kind: Kind, port: number, sizes: Sizes): Promise<RedisRow
     const release = median(releases);
     const label = sizes.waits === 10_000 ? '1e4' : String(sizes.waits);
     rows.push({
-      target: `${label} waits over ${PROCESSES} processes, one done(): O(1) Redis work`,
+      target: `${label} waits in ${PROCESSES} procs, one done(): O(1)`,
       client: kind,
       value: release / 1000,
       baseline: x / 1000,

@@ -533,7 +533,8 @@ async function main(): Promise<void> {
     byLine.set(thisLine, { target, measured: row.measured, met: row.met });
     targets.set(target, byLine);
   }
-  console.log(`\n## SPEC §7 targets\n${''.padEnd(44)}${lineHeads(lines)}`);
+  const width = Math.max(42, ...[...targets.keys()].map((t) => t.length + 1));
+  console.log(`\n## SPEC §7 targets\n${''.padEnd(width + 2)}${lineHeads(lines)}`);
   for (const [target, byLine] of targets) {
     const cols = lines
       .map((l) => {
@@ -543,7 +544,7 @@ async function main(): Promise<void> {
         );
       })
       .join('');
-    console.log(`  ${target.padEnd(42)}${cols}`);
+    console.log(`  ${target.padEnd(width)}${cols}`);
   }
   for (const s of skipped) console.log(`  node ${s.line} not run: ${s.reason}`);
   if (redis?.skipped !== undefined) console.log(`  Redis rows not run: ${redis.skipped}`);

@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,8 +22,52 @@ interface Report {
     baseline: string;
     results: Record<string, { contender: string; n: number; median: Record<string, number> }[]>;
   }[];
+  redis?: {
+    skipped?: string;
+    node: string;
+    redis?: string;
+    rows: { target: string; client: string; value: number; baseline: number; met: boolean }[];
+  };
   targets: { target: string; lines: Record<string, { measured: string; met: boolean }> }[];
   failures: string[];
+}
+
+/** The Redis rows of SPEC §7, each run for node-redis and for ioredis. */
+const REDIS_TARGETS = [
+  'one done() ≤ 1.3 × (r)',
+  '64 concurrent done() ≥ 0.7 × (r) rate',
+  'last done() → 4 procs resumed ≤ 2 × (x)',
+];
+const hasRedis = ['redis-server', 'redis-cli'].every(
+  (tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0,
+);
+
+/** checkRedis asserts the Redis part of a quick run: rows for both clients, or the skip line. */
+function checkRedis(stdout: string, report: Report, line: string): void {
+  const redis = report.redis;
+  expect(redis?.node).to.equal(process.version);
+  if (!hasRedis) {
+    // The bench itself never fails for it; it says how to install it.
+    expect(redis?.skipped).to.include('apt-get install -y redis-server');
+    expect(redis?.rows).to.deep.equal([]);
+    expect(stdout).to.include(`Redis rows not run: ${redis?.skipped}`);
+    return;
+  }
+  expect(redis?.skipped).to.equal(undefined);
+  expect(stdout).to.include(`on this process' Node only (${process.version})`);
+  for (const client of ['node-redis', 'ioredis']) {
+    const rows = redis?.rows.filter((r) => r.client === client) ?? [];
+    const names = rows.map((r) => r.target);
+    expect(names.slice(0, 3), client).to.deep.equal(REDIS_TARGETS);
+    expect(names[3], client).to.equal('100 waits in 4 procs, one done(): O(1)');
+    for (const row of rows) {
+      expect(Number.isFinite(row.value) && row.value > 0, `${client} ${row.target}`).to.be.true;
+      expect(Number.isFinite(row.baseline) && row.baseline > 0, `${client} ${row.target}`).to.be
+        .true;
+      const target = report.targets.find((t) => t.target === `Redis ${client}: ${row.target}`);
+      expect(target?.lines[line]?.met, `${client} ${row.target}`).to.equal(row.met);
+    }
+  }
 }
 
 /** section returns the lines of the harness's output under `## id`. */
@@ -147,6 +191,10 @@ describe('bench harness (--quick)', function () {
     for (const row of md.slice(2)) expect(row).to.match(/^\| .+ \| .+ (met|not met\*\*) \|$/);
   });
 
+  it('runs the Redis rows on this Node for both clients, or says why not and how to install redis-server', () => {
+    checkRedis(stdout, report, line);
+  });
+
   it('records every workload and contender with finite medians', () => {
     expect(report.quick).to.equal(true);
     expect(report.failures).to.deep.equal([]);
@@ -164,6 +212,29 @@ describe('bench harness (--quick)', function () {
             .be.true;
         }
       }
+    }
+  });
+});
+
+describe('bench harness (--quick --only=redis)', function () {
+  this.timeout(300_000); // hang guard: the Redis rows of a quick run take seconds
+
+  it('runs only the Redis rows, their targets in the column of this line', async () => {
+    const out = await mkdtemp(join(tmpdir(), 'awaitgroup-bench-'));
+    try {
+      const { stdout } = await run(
+        process.execPath,
+        [harness, '--quick', '--only=redis', `--lines=${line}:${process.execPath}`, `--out=${out}`],
+        { maxBuffer: 16 * 1024 * 1024 },
+      );
+      const report = JSON.parse(await readFile(join(out, 'latest.json'), 'utf8')) as Report;
+      expect(report.workloads).to.deep.equal([]);
+      expect(report.failures).to.deep.equal([]);
+      checkRedis(stdout, report, line);
+      expect(report.targets.every((t) => t.target.startsWith('Redis '))).to.be.true;
+      expect(report.targets).to.have.length(hasRedis ? 8 : 0);
+    } finally {
+      await rm(out, { recursive: true, force: true });
     }
   });
 });
