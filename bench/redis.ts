@@ -291,7 +291,9 @@ async function measure(kind: Kind, port: number, sizes: Sizes): Promise<RedisRow
     const direct = (): Promise<unknown> => call(['EVALSHA', addSha, '4', ...keys, ...args()]);
     const done = (): Promise<void> => wg.done();
     // Enough for every done() and direct decrement below, so none reaches zero.
-    await wg.add((sizes.rounds + 1) * (2 * sizes.serial + CHAINS * sizes.perChain) + 1);
+    await wg.add(
+      (sizes.rounds + 1) * (2 * sizes.serial + CHAINS * sizes.perChain) + sizes.serial + 1,
+    );
 
     // One done() against (r), and the real add script run directly: µs per call.
     const serial = (fn: () => Promise<unknown>) => async (): Promise<number> => {
@@ -304,6 +306,17 @@ async function measure(kind: Kind, port: number, sizes: Sizes): Promise<RedisRow
       serial(done),
       serial(direct),
     ]);
+    // Redis' own time per EVALSHA, from INFO commandstats: the Lua script's cost without the wire.
+    const inRedis = async (fn: () => Promise<unknown>): Promise<number> => {
+      await call(['CONFIG', 'RESETSTAT']);
+      for (let i = 0; i < sizes.serial; i++) await fn();
+      const info = String(await call(['INFO', 'commandstats']));
+      const [, calls = '1', usec = 'NaN'] =
+        /cmdstat_evalsha:calls=(\d+),usec=(\d+)/.exec(info) ?? [];
+      return Number(usec) / Number(calls);
+    };
+    const rRedis = await inRedis(r);
+    const doneRedis = await inRedis(done);
     const ratio1 = doneSerial / rSerial;
     rows.push({
       target: 'one done() ≤ 1.3 × (r)',
@@ -317,7 +330,8 @@ async function measure(kind: Kind, port: number, sizes: Sizes): Promise<RedisRow
       detail:
         `the add script by EVALSHA directly: ${directSerial.toFixed(1)} µs ` +
         `(${(directSerial / rSerial).toFixed(2)} × (r)); Lua share ${(directSerial - rSerial).toFixed(1)} µs, ` +
-        `JS share ${(doneSerial - directSerial).toFixed(1)} µs`,
+        `JS share ${(doneSerial - directSerial).toFixed(1)} µs; ` +
+        `in Redis (INFO commandstats) (r) ${rRedis.toFixed(1)} µs, done() ${doneRedis.toFixed(1)} µs`,
     });
 
     // 64 concurrent chains on the one connection: operations per second.
@@ -347,7 +361,9 @@ async function measure(kind: Kind, port: number, sizes: Sizes): Promise<RedisRow
 
     // (x) and the last done() → 4 waiter processes resumed, rounds interleaved.
     const stream = `bench-x-${kind}-${randomUUID()}`;
+    // Each wake starts with no read blocked (the last round's connections are gone).
     const rawWake = async (): Promise<number> => {
+      await blocked(call, 0);
       const id = String(await call(['XADD', stream, '*', 'n', '0']));
       for (const w of waiters) w.send({ op: 'xread', stream, id });
       await blocked(call, PROCESSES);
@@ -359,6 +375,7 @@ async function measure(kind: Kind, port: number, sizes: Sizes): Promise<RedisRow
       return (Math.max(...times) - t0) * 1000;
     };
     const groupWake = async (count: number): Promise<[number, number]> => {
+      await blocked(call, 0);
       await wg.add(1);
       for (const w of waiters) w.send({ op: 'wait', handle: wg.handle, count });
       while ((await wg.state()).waiters < count * PROCESSES) {}
