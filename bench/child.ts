@@ -119,6 +119,20 @@ interface Countdown {
   resolve: () => void;
 }
 
+/** countdown returns a group of `n` at 1 and a countdown of `n` that resolves `resumed` at 0. */
+function countdown(
+  c: Contender,
+  n: number,
+): { group: Group; all: Countdown; resumed: Promise<void> } {
+  const group = c.create(1);
+  group.add(1);
+  const all: Countdown = { left: n, resolve: () => {} };
+  const resumed = new Promise<void>((resolve) => {
+    all.resolve = resolve;
+  });
+  return { group, all, resumed };
+}
+
 async function waiter(group: Group, all: Countdown): Promise<void> {
   await group.wait();
   if (--all.left === 0) all.resolve();
@@ -126,12 +140,7 @@ async function waiter(group: Group, all: Countdown): Promise<void> {
 
 function release(c: Contender, n: number): Round {
   return async () => {
-    const group = c.create(1);
-    group.add(1);
-    const all: Countdown = { left: n, resolve: () => {} };
-    const resumed = new Promise<void>((resolve) => {
-      all.resolve = resolve;
-    });
+    const { group, all, resumed } = countdown(c, n);
     for (let i = 0; i < n; i++) waiter(group, all);
     await macrotask(); // every waiter is parked
     gc();
@@ -210,12 +219,7 @@ function waiters(c: Contender, n: number): Round {
  */
 function sharedWaiters(c: Contender, n: number): Round {
   return async () => {
-    const group = c.create(1);
-    group.add(1);
-    const all: Countdown = { left: n, resolve: () => {} };
-    const resumed = new Promise<void>((resolve) => {
-      all.resolve = resolve;
-    });
+    const { group, all, resumed } = countdown(c, n);
     retained.items = new Array(n).fill(undefined);
     const items = retained.items;
     const before = heap();

@@ -15,6 +15,7 @@
  */
 
 import { cannotBlock } from './errors.js';
+import { Fifo } from './fifo.js';
 import { holdProcess, releaseProcess } from './keep-alive.js';
 import type { Acquirer, Semaphore } from './semaphore.js';
 
@@ -61,8 +62,7 @@ function timeoutError(timeout: number): DOMException {
 export class AtomicsSemaphore implements Semaphore {
   readonly #acquirer: Acquirer;
   readonly #tokens: Int32Array;
-  #head: Entry | undefined = undefined;
-  #tail: Entry | undefined = undefined;
+  readonly #queue = new Fifo<Entry>();
   /** The tokens the queued entries still need. */
   #needed = 0;
   /** A `waitAsync` of this multiplexer is pending, or its poll timer (S15). */
@@ -97,7 +97,7 @@ export class AtomicsSemaphore implements Semaphore {
     if (signal === undefined) {
       // A wait without a signal has nothing of its own to settle: it joins
       // the batch at the tail, if that batch has taken no token yet.
-      const tail = this.#tail;
+      const tail = this.#queue.tail;
       if (tail?.batch === true && tail.taken === 0) {
         tail.size++;
         this.#needed++;
@@ -153,11 +153,7 @@ export class AtomicsSemaphore implements Semaphore {
 
   /** M0: queue `entry` locally; the pump runs unless the pending `waitAsync` will. */
   #enqueue(entry: Entry): Promise<void> {
-    const tail = this.#tail;
-    entry.prev = tail;
-    if (tail === undefined) this.#head = entry;
-    else tail.next = entry;
-    this.#tail = entry;
+    this.#queue.push(entry);
     this.#needed++;
     holdProcess();
     if (!this.#parked) this.#pump();
@@ -174,7 +170,7 @@ export class AtomicsSemaphore implements Semaphore {
    */
   #pump(): void {
     const tokens = this.#tokens;
-    while (this.#head !== undefined) {
+    while (this.#queue.head !== undefined) {
       const t = Atomics.load(tokens, 0); // M2
       if (t > 0) {
         const k = Math.min(t, this.#needed);
@@ -205,7 +201,7 @@ export class AtomicsSemaphore implements Semaphore {
   /** #handOut gives `count` tokens just taken to the queued entries, oldest first (M3, M4). */
   #handOut(count: number): void {
     let left = count;
-    for (let entry = this.#head; entry !== undefined && left > 0; entry = this.#head) {
+    for (let entry = this.#queue.head; entry !== undefined && left > 0; entry = this.#queue.head) {
       const want = entry.size - entry.taken;
       if (want > left) {
         entry.taken += left;
@@ -213,7 +209,7 @@ export class AtomicsSemaphore implements Semaphore {
       }
       left -= want;
       entry.taken = entry.size;
-      this.#unlink(entry);
+      this.#queue.unlink(entry);
       this.#resume(entry); // M4
     }
   }
@@ -235,11 +231,11 @@ export class AtomicsSemaphore implements Semaphore {
   #abort(entry: Entry): void {
     // Settled (took its token), or released: then the pump gives it its token.
     if (entry.taken > 0 || !this.#acquirer.withdraw()) return;
-    this.#unlink(entry);
+    this.#queue.unlink(entry);
     this.#needed--;
     releaseProcess(1);
     entry.dropListener();
-    if (this.#head === undefined && this.#parked) {
+    if (this.#queue.head === undefined && this.#parked) {
       if (this.#timer !== undefined) {
         clearTimeout(this.#timer);
         this.#timer = undefined;
@@ -253,15 +249,6 @@ export class AtomicsSemaphore implements Semaphore {
       }
     }
     entry.reject((entry.signal as AbortSignal).reason);
-  }
-
-  #unlink(entry: Entry): void {
-    const { prev, next } = entry;
-    if (prev === undefined) this.#head = next;
-    else prev.next = next;
-    if (next === undefined) this.#tail = prev;
-    else next.prev = prev;
-    entry.prev = entry.next = undefined;
   }
 }
 

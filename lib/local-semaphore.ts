@@ -6,6 +6,7 @@
  */
 
 import { deadlock } from './errors.js';
+import { Fifo } from './fifo.js';
 import type { Acquirer, Semaphore } from './semaphore.js';
 
 type Resolve = (value: undefined) => void;
@@ -60,8 +61,7 @@ class Parked {
 export class LocalSemaphore implements Semaphore {
   readonly #acquirer: Acquirer;
   #tokens = 0;
-  #head: Parked | undefined = undefined;
-  #tail: Parked | undefined = undefined;
+  readonly #queue = new Fifo<Parked>();
 
   /** @param acquirer - the wait side to call back when a waiter resumes or withdraws */
   constructor(acquirer: Acquirer) {
@@ -72,7 +72,7 @@ export class LocalSemaphore implements Semaphore {
     this.#tokens += count;
     let first: Parked | undefined;
     let last: Parked | undefined;
-    for (let entry = this.#head; entry !== undefined && entry.size <= this.#tokens; ) {
+    for (let entry = this.#queue.head; entry !== undefined && entry.size <= this.#tokens; ) {
       this.#tokens -= entry.size;
       entry.state = RELEASED;
       first ??= entry;
@@ -81,16 +81,13 @@ export class LocalSemaphore implements Semaphore {
     }
     if (first === undefined || last === undefined) return;
     // Detach [first, last] as one chain; it stays linked through `next`.
-    this.#head = last.next;
-    if (this.#head === undefined) this.#tail = undefined;
-    else this.#head.prev = undefined;
-    last.next = undefined;
+    this.#queue.shiftThrough(last);
     queueMicrotask(() => this.#resume(first));
   }
 
   acquire(signal: AbortSignal | undefined): Promise<void> {
     if (signal === undefined) {
-      const tail = this.#tail;
+      const tail = this.#queue.tail;
       if (tail?.batch === true && this.#tokens === 0) {
         tail.size++;
         return tail.promise;
@@ -100,7 +97,7 @@ export class LocalSemaphore implements Semaphore {
     const entry = new Parked(false);
     const onAbort = (): void => {
       if (entry.state !== PARKED || !this.#acquirer.withdraw()) return;
-      this.#unlink(entry);
+      this.#queue.unlink(entry);
       entry.state = SETTLED;
       entry.reject(signal.reason);
     };
@@ -134,22 +131,9 @@ export class LocalSemaphore implements Semaphore {
   }
 
   #park(entry: Parked): Promise<void> {
-    const tail = this.#tail;
-    entry.prev = tail;
-    if (tail === undefined) this.#head = entry;
-    else tail.next = entry;
-    this.#tail = entry;
+    this.#queue.push(entry);
     if (this.#tokens >= entry.size) this.release(0);
     return entry.promise;
-  }
-
-  #unlink(entry: Parked): void {
-    const { prev, next } = entry;
-    if (prev === undefined) this.#head = next;
-    else prev.next = next;
-    if (next === undefined) this.#tail = prev;
-    else next.prev = prev;
-    entry.prev = entry.next = undefined;
   }
 
   #resume(first: Parked | undefined): void {

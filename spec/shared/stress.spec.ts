@@ -46,7 +46,10 @@ describe('shared: S17 stress across threads', function () {
 
     for (const s of [...done, ...waited, { role: 'main', ...here }]) {
       expect(s.other, `${s.role}: unexpected errors`).to.deep.equal([]);
-      expect(s.misuse, `${s.role}: MISUSE cannot occur (model/README.md: MISUSE never fires)`).to.equal(0);
+      expect(
+        s.misuse,
+        `${s.role}: MISUSE cannot occur (model/README.md: MISUSE never fires)`,
+      ).to.equal(0);
     }
     expectState(wg, 0, 0);
     expect(tokenWord(wg.handle)).to.equal(0);
