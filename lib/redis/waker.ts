@@ -89,7 +89,7 @@ export class Waker {
       watched.watchers.delete(watcher);
       if (watched.watchers.size === 0 && this.#streams.get(key) === watched) {
         this.#streams.delete(key);
-        if (this.#streams.size === 0) this.#close();
+        if (this.#streams.size === 0) this.#closeWhenIdle();
       }
     };
   }
@@ -121,6 +121,21 @@ export class Waker {
       this.#blocking = opening;
     }
     return this.#blocking;
+  }
+
+  /**
+   * closeWhenIdle closes the blocking connection once the waits it served
+   * have resumed, unless a new wait has come meanwhile. Closing costs about
+   * 100 µs of synchronous work in the client; done at once, it ran before
+   * the released waits' continuations (bench: the last done() → every
+   * waiter resumed).
+   */
+  #closeWhenIdle(): void {
+    const blocking = this.#blocking;
+    if (blocking === undefined) return;
+    setImmediate(() => {
+      if (this.#blocking === blocking && this.#streams.size === 0) this.#close();
+    });
   }
 
   #close(): void {
