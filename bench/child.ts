@@ -11,6 +11,7 @@
 import { Worker } from 'node:worker_threads';
 import { type Contender, type Group, loadContender } from './contenders.js';
 import { type Limiter, loadLimiter } from './limiters.js';
+import { median } from './stats.js';
 import type { WorkerData } from './worker.js';
 import { type Workload, workload } from './workloads.js';
 
@@ -386,14 +387,6 @@ function queued(l: Limiter, n: number): Round {
 }
 
 // main ------------------------------------------------------------------------
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((x, y) => x - y);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
 
 async function main(): Promise<void> {
   const [workloadId, contenderId, mode = ''] = process.argv.slice(2);

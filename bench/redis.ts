@@ -36,6 +36,7 @@ import { RedisWaitGroup } from '../lib/redis/index.js';
 import { ADD } from '../lib/redis/scripts/add.js';
 import { Server } from '../spec/redis/support/servers.js';
 import type { WaiterReply, WaiterRequest } from './redis-waiter.js';
+import { median } from './stats.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -120,14 +121,6 @@ async function connect(kind: Kind, port: number): Promise<Client> {
 }
 
 const now = (): number => performance.timeOrigin + performance.now();
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((x, y) => x - y);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
 
 /** A forked waiter process and its replies, one per request. */
 class Waiter {

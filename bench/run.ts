@@ -34,6 +34,7 @@ import { fileURLToPath } from 'node:url';
 import type { ChildResult } from './child.js';
 import { LABELS } from './contenders.js';
 import { type RedisReport, redisRows } from './redis.js';
+import { median } from './stats.js';
 import { LINES, WORKLOADS, type Workload } from './workloads.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -171,14 +172,6 @@ function runChild(
 
 /** How many passes through the contenders a full run makes per workload, unless it says. */
 const PASSES = 3;
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((x, y) => x - y);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
 
 /** merge pools the samples of two passes and takes the medians again. */
 function merge(before: ChildResult | undefined, next: ChildResult): ChildResult {
