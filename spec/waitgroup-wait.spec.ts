@@ -8,6 +8,7 @@ import {
   flushMicrotasks,
   settledState,
   stepLog,
+  unlistenableSignal,
 } from './helpers/async.js';
 import {
   expectRecovered,
@@ -139,13 +140,7 @@ describe('local WaitGroup: waiting', () => {
       const log = stepLog();
       wg.add(1);
       const error = new Error('no listeners');
-      const signal = {
-        aborted: false,
-        addEventListener() {
-          throw error;
-        },
-        removeEventListener() {},
-      } as unknown as AbortSignal;
+      const signal = unlistenableSignal(error);
       let waiting: Promise<void> | undefined;
       expect(() => {
         waiting = wg.wait({ signal });

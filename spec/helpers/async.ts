@@ -140,3 +140,14 @@ export function deferred<T = void>(): Deferred<T> {
   });
   return { promise, resolve, reject };
 }
+
+/** unlistenableSignal returns a signal-like object whose addEventListener throws `error`. */
+export function unlistenableSignal(error: Error): AbortSignal {
+  return {
+    aborted: false,
+    addEventListener() {
+      throw error;
+    },
+    removeEventListener() {},
+  } as unknown as AbortSignal;
+}

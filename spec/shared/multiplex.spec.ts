@@ -2,7 +2,13 @@ import { expect } from 'chai';
 import type { WaitGroup } from '../../lib/index.js';
 import { pendingSharedWaits } from '../../lib/keep-alive.js';
 import type { WorkerMessage } from '../fixtures/shared-tasks.js';
-import { expectPending, expectRejection, settledState, track } from '../helpers/async.js';
+import {
+  expectPending,
+  expectRejection,
+  settledState,
+  track,
+  unlistenableSignal,
+} from '../helpers/async.js';
 import { expectState } from '../helpers/waitgroup.js';
 import { sharedGroup, startWorker, stopAll, type TestWorker, tokenWord } from './util.js';
 
@@ -154,13 +160,7 @@ describe('shared: the waits of one thread share one parked waitAsync (model/READ
     wg.add(1);
     const queued = track(wg.wait());
     const error = new Error('no listeners');
-    const signal = {
-      aborted: false,
-      addEventListener() {
-        throw error;
-      },
-      removeEventListener() {},
-    } as unknown as AbortSignal;
+    const signal = unlistenableSignal(error);
     expect(await expectRejection(wg.wait({ signal }))).to.equal(error);
     expectState(wg, 1, 1);
     expect(pendingSharedWaits()).to.equal(1);
