@@ -6,7 +6,7 @@
 import { hostname } from 'node:os';
 import { expect } from 'chai';
 import { RedisWaitGroup } from '../../lib/redis/index.js';
-import { expectRejection } from '../helpers/async.js';
+import { expectPending, expectRejection } from '../helpers/async.js';
 import { expectWaitGroupErrorValue } from '../helpers/waitgroup.js';
 import { type Connected, connect, type Target } from './support/clients.js';
 import { label, MATRIX, sharedCluster, sharedServer, targetOf, uniqueName } from './support/env.js';
@@ -125,15 +125,17 @@ for (const { kind, cluster } of MATRIX) {
     it('R11 a live worker renews its lease: a task longer than the lease does not count as lost', async () => {
       const wg = await RedisWaitGroup.create(client, uniqueName());
       const [worker] = (await members(1)) as [Member];
-      await worker.ok('attach', { handle: wg.handle, options: { lease: 300 } });
+      // 600 ms, renewed every 200 ms: 400 ms of slack for a loaded 2-core machine.
+      await worker.ok('attach', { handle: wg.handle, options: { lease: 600 } });
       await worker.ok('go', { name: 'long' });
       await wg.add(1);
       const waiting = wg.wait();
       waiting.catch(() => {}); // asserted below
       await registered(wg, 1);
       // Five lease lengths, measured by the waiter's own re-checks: each reads the leases.
-      const until5 = Date.now() + 1500;
-      await until(async () => Date.now() > until5, 'five lease lengths have passed', 5000);
+      const until5 = Date.now() + 3000;
+      await until(async () => Date.now() > until5, 'five lease lengths have passed', 10_000);
+      await expectPending(waiting, 'the live task did not count as lost');
       expect(await wg.state()).to.deep.equal({ counter: 2, waiters: 1 });
       await worker.kill();
       expectWaitGroupErrorValue(await expectRejection(waiting), 'ERR_WAITGROUP_TASK_LOST');

@@ -18,9 +18,9 @@ import { PRELUDE } from './prelude.js';
 export const RENEW = `${PRELUDE}
 local why = lost()
 if why then return {'lost', why} end
-local until = now() + tonumber(ARGV[3])
+local expiry = now() + tonumber(ARGV[3])
 for i = 4, #ARGV do
-  redis.call('ZADD', leases, 'XX', until, ARGV[i])
+  redis.call('ZADD', leases, 'XX', expiry, ARGV[i])
 end
 touch(ARGV[2])
 return {'ok'}
