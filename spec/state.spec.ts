@@ -1,11 +1,11 @@
 import { expect } from 'chai';
 import {
   AddOutcome,
+  addToWord,
   COUNTER_MINUS_ONE,
   COUNTER_ONE,
   COUNTER_SHIFT,
   classifyAdd,
-  counterDelta,
   counterOf,
   EMPTY_WORD,
   hasMostWaiters,
@@ -28,8 +28,7 @@ const TWO_63 = 1n << 63n;
 /** classify runs classifyAdd as the WaitGroup does: next is word + delta, exact. */
 function classify(counter: number, waiters: number, delta: number) {
   const word = pack(counter, waiters);
-  const d = counterDelta(delta);
-  const next = word + d;
+  const next = addToWord(word, delta);
   return { outcome: classifyAdd(word, next), next };
 }
 
@@ -127,17 +126,26 @@ describe('state: the packed word', () => {
     });
   });
 
-  describe('counterDelta', () => {
-    it('returns the constants for 1 and -1 (no allocation on add(1)/done())', () => {
-      expect(counterDelta(1)).to.equal(COUNTER_ONE);
-      expect(counterDelta(-1)).to.equal(COUNTER_MINUS_ONE);
+  describe('addToWord', () => {
+    it('adds one unit of the counter for 1 and takes one for -1', () => {
+      const word = pack(5, 3);
+      expect(addToWord(word, 1)).to.equal(word + COUNTER_ONE);
+      expect(addToWord(word, -1)).to.equal(word + COUNTER_MINUS_ONE);
+      expect(counterOf(addToWord(word, 1))).to.equal(6);
+      expect(counterOf(addToWord(word, -1))).to.equal(4);
     });
 
     for (const delta of [0, -0, 2, -2, 0x7fff_ffff, -(2 ** 31), Number.MAX_SAFE_INTEGER]) {
-      it(`shifts ${Object.is(delta, -0) ? '-0' : delta} into the high half`, () => {
-        expect(counterDelta(delta)).to.equal(BigInt(delta) << 32n);
+      it(`adds ${Object.is(delta, -0) ? '-0' : delta} to the high half, exact`, () => {
+        const word = pack(7, 1);
+        expect(addToWord(word, delta)).to.equal(word + (BigInt(delta) << 32n));
       });
     }
+
+    it('does not wrap: the largest word plus one unit is above the int64 range', () => {
+      expect(addToWord(MAX_WORD, 1)).to.equal(MAX_WORD + COUNTER_ONE);
+      expect(addToWord(EMPTY_WORD, -1)).to.equal(-COUNTER_ONE);
+    });
   });
 
   describe('classifyAdd', () => {
