@@ -152,25 +152,43 @@ export class PackedBigIntGroup implements Group {
 const WORD_ONE = 1n << 32n;
 
 /**
- * (w) A bare typed-array word: the counter in the high half of a
- * `BigInt64Array(1)` element, as a local group keeps it, with no check at
- * all. Not a WaitGroup (it never releases anyone): the floor of what the
- * platform charges for a `bigint` word, against which the pair rows' (b)
- * ratio is read.
+ * (w) (b) with its counter in a bigint word: the high half of a
+ * `BigInt64Array(1)` element, as a local group keeps it, with (b)'s one
+ * test at zero and nothing of Go's checks (the workloads only add 1). The
+ * floor of what a `bigint` word costs on this platform, warm (the pair
+ * rows) and cold (the cold fan-out rows), against which our ratio to (b)
+ * is read.
  */
 export class BareWordGroup implements Group {
   readonly word = new BigInt64Array(1);
+  promise: Promise<void> | undefined = undefined;
+  resolve: (() => void) | undefined = undefined;
 
   add(_delta: number): void {
     this.word[0] = (this.word[0] as bigint) + WORD_ONE;
   }
 
   done(): void {
-    this.word[0] = (this.word[0] as bigint) - WORD_ONE;
+    const word = (this.word[0] as bigint) - WORD_ONE;
+    this.word[0] = word;
+    if (word === 0n) {
+      const resolve = this.resolve;
+      if (resolve !== undefined) {
+        this.resolve = undefined;
+        this.promise = undefined;
+        resolve();
+      }
+    }
   }
 
   wait(): Promise<void> {
-    return RESOLVED;
+    if (this.word[0] === 0n) return RESOLVED;
+    if (this.promise === undefined) {
+      this.promise = new Promise<void>((resolve) => {
+        this.resolve = resolve;
+      });
+    }
+    return this.promise;
   }
 }
 
@@ -205,7 +223,7 @@ export const LABELS: Readonly<Record<string, string>> = {
   b2: "(b') number + resolver array",
   e: '(e) naive packed bigint',
   f: '(f) number + go() one promise',
-  w: '(w) bare BigInt64Array word',
+  w: '(w) (b) over a bigint word',
   g: '(g) raw Atomics.waitAsync each',
   d: '(d) raw Atomics.sub + waitAsync',
   c: '(c) postMessage barrier',

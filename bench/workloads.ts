@@ -102,7 +102,7 @@ function cold(go: boolean): Workload {
     ...fanout(1e4, '1e4', 0, 9, 9, go),
     id: `fanout-${go ? 'go-' : ''}cold-1e4`,
     title: `fan-out: the first ${go ? 'go()' : 'add+done'} fan-out of 1e4 tasks in a fresh process`,
-    contenders: go ? ['f', 'local-go'] : ['b', 'local'],
+    contenders: go ? ['f', 'local-go'] : ['b', 'w', 'local'],
   };
 }
 

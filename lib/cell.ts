@@ -6,6 +6,8 @@
  * @module
  */
 
+import type { WaitGroupHandle } from './shared-memory.js';
+
 /** A 64-bit state word that can be loaded and compared-and-swapped. */
 export interface StateCell {
   /** load returns the current word. */
@@ -50,14 +52,20 @@ export class LocalCell implements StateCell {
 export class SharedCell implements StateCell {
   readonly #words: BigInt64Array;
   readonly #index: number;
+  /** The handle that names the group's bytes, for workers to attach with (S14). */
+  readonly handle: WaitGroupHandle;
 
   /**
    * @param words - a view of the shared buffer
    * @param index - the element of `words` that holds the state word
+   * @param handle - the group's handle, kept here rather than in every
+   *   WaitGroup, where a local group would pay a field for it (SPEC §7,
+   *   idle group ≤ 320 B)
    */
-  constructor(words: BigInt64Array, index: number) {
+  constructor(words: BigInt64Array, index: number, handle: WaitGroupHandle) {
     this.#words = words;
     this.#index = index;
+    this.handle = handle;
   }
 
   load(): bigint {
