@@ -36,17 +36,20 @@ export const WAITER_MASK = 0xffff_ffffn;
 // (`--print-opt-code`: a load, a length test and a sign test per
 // comparison); `BigInt.asIntN(64, c)` of a constant folds to a machine
 // immediate. Measured on SPEC §7's add+done pair: 6.4 ns with bare
-// constants, 2.3–2.6 ns with folded ones, on Node 20 and 26. Module-local,
-// not the exports: an export is a live binding that V8 reads through a cell
-// and cannot fold.
+// constants, 2.3–2.6 ns with folded ones, on Node 20 and 26. Unoptimised
+// code, where a process's first fan-out runs, pays a builtin call (~25 ns)
+// for each `BigInt.asIntN`, so the paths make as few as they can: three per
+// add(1), two per done(). Module-local, not the exports: an export is a live
+// binding that V8 reads through a cell and cannot fold.
 const ONE = 1n << 32n;
+const MINUS_ONE = -ONE;
 const WORD_MAX = (1n << 63n) - 1n;
 
 /** The word delta of `add(1)`: one unit of the counter. */
 export const COUNTER_ONE = ONE;
 
 /** The word delta of `done()`. */
-export const COUNTER_MINUS_ONE = -ONE;
+export const COUNTER_MINUS_ONE = MINUS_ONE;
 
 /** The largest counter a group may hold (S3). */
 export const MAX_COUNTER = 0x7fff_ffff;
@@ -130,9 +133,12 @@ export type AddOutcome = (typeof AddOutcome)[keyof typeof AddOutcome];
  * unoptimised: the fan-out 1e4 row, cold (SPEC §7).
  */
 export function addToWord(word: bigint, delta: number): bigint {
-  const one = BigInt.asIntN(64, ONE);
-  if (delta === -1) return word - one;
-  if (delta === 1) return word + one;
+  // One `+` for both: a `-` that only done() reached would have no type
+  // feedback when V8 optimised this on a fan-out's adds (`--trace-deopt`:
+  // "Insufficient type feedback for binary operation" at the first done()).
+  if (delta === -1 || delta === 1) {
+    return word + BigInt.asIntN(64, delta === -1 ? MINUS_ONE : ONE);
+  }
   return word + (BigInt(delta) << COUNTER_SHIFT);
 }
 
@@ -147,15 +153,19 @@ export function addToWord(word: bigint, delta: number): bigint {
  */
 export function classifyAdd(word: bigint, next: bigint): AddOutcome {
   const one = BigInt.asIntN(64, ONE);
-  const zero = BigInt.asIntN(64, 0n);
   if (next >= one) {
-    if (next > BigInt.asIntN(64, WORD_MAX)) return OVERFLOW;
+    // Only a positive delta can pass the largest word, so a done() skips
+    // the test.
+    if (next > word && next > BigInt.asIntN(64, WORD_MAX)) return OVERFLOW;
     // Go: w != 0 && delta > 0 && v == int32(delta), that is: waiters are
     // registered and the counter was 0. A counter that goes from 0 to above
-    // 0 went up, so delta > 0 needs no test of its own.
-    if (word > zero && word < one) return MISUSE;
+    // 0 went up, so delta > 0 needs no test of its own; and the waiters are
+    // read only when the counter was 0, the first add of a batch.
+    if (word < one && word !== BigInt.asIntN(64, 0n)) return MISUSE;
     return UPDATE;
   }
+  // The counter goes to zero or below: a fan-out's last done(), or a refusal.
+  const zero = BigInt.asIntN(64, 0n);
   if (next < zero) return NEGATIVE;
   return next === zero ? UPDATE : RELEASE;
 }
