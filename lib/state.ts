@@ -30,17 +30,19 @@ export const COUNTER_SHIFT = 32n;
 /** The low half of the word: the waiter count. */
 export const WAITER_MASK = 0xffff_ffffn;
 
-// The hot paths below write every bigint constant as `BigInt.asIntN(64, c)`
-// of a module-local constant. Optimised code keeps a bare bigint constant as
-// a heap object and unboxes it again at each use, inside the loop
+// The functions below read module-local twins of the exported constants.
+// An ES module's exports are live bindings, which V8 reads through a cell
+// and cannot fold; module-local constants are read without one (SPEC §7).
+//
+// They stay `bigint` literals. Optimised code unboxes a literal at each use
 // (`--print-opt-code`: a load, a length test and a sign test per
 // comparison); `BigInt.asIntN(64, c)` of a constant folds to a machine
-// immediate. Measured on SPEC §7's add+done pair: 6.4 ns with bare
-// constants, 2.3–2.6 ns with folded ones, on Node 20 and 26. Unoptimised
-// code, where a process's first fan-out runs, pays a builtin call (~25 ns)
-// for each `BigInt.asIntN`, so the paths make as few as they can: three per
-// add(1), two per done(). Module-local, not the exports: an export is a live
-// binding that V8 reads through a cell and cannot fold.
+// immediate instead, and with it the add+done pair measured 1.85–3.0 × (b)
+// rather than 3.7–5.4 ×. It was taken back: below the optimising tier each
+// `asIntN` is a builtin call, and ErrGroup's unlimited row ran 2 × slower
+// with it on Node 24 (640–950 against 386–473 ns per task; a CPU profile put
+// the difference in the collector, 441 against 267 ms). Literals cost
+// nothing in the tiers where code that is not a tight loop runs.
 const ONE = 1n << 32n;
 const MINUS_ONE = -ONE;
 const WORD_MAX = (1n << 63n) - 1n;
@@ -137,7 +139,7 @@ export function addToWord(word: bigint, delta: number): bigint {
   // feedback when V8 optimised this on a fan-out's adds (`--trace-deopt`:
   // "Insufficient type feedback for binary operation" at the first done()).
   if (delta === -1 || delta === 1) {
-    return word + BigInt.asIntN(64, delta === -1 ? MINUS_ONE : ONE);
+    return word + (delta === -1 ? MINUS_ONE : ONE);
   }
   return word + (BigInt(delta) << COUNTER_SHIFT);
 }
@@ -149,30 +151,28 @@ export function addToWord(word: bigint, delta: number): bigint {
  * misuse, release. With outcome Release, `next` is the number of waiters to
  * release.
  *
- * Only comparisons with folded constants: V8 keeps them on machine integers.
+ * Only comparisons with constants: V8 keeps them on machine integers.
  */
 export function classifyAdd(word: bigint, next: bigint): AddOutcome {
-  const one = BigInt.asIntN(64, ONE);
-  if (next >= one) {
+  if (next >= ONE) {
     // Only a positive delta can pass the largest word, so a done() skips
     // the test.
-    if (next > word && next > BigInt.asIntN(64, WORD_MAX)) return OVERFLOW;
+    if (next > word && next > WORD_MAX) return OVERFLOW;
     // Go: w != 0 && delta > 0 && v == int32(delta), that is: waiters are
     // registered and the counter was 0. A counter that goes from 0 to above
     // 0 went up, so delta > 0 needs no test of its own; and the waiters are
     // read only when the counter was 0, the first add of a batch.
-    if (word < one && word !== BigInt.asIntN(64, 0n)) return MISUSE;
+    if (word < ONE && word !== 0n) return MISUSE;
     return UPDATE;
   }
   // The counter goes to zero or below: a fan-out's last done(), or a refusal.
-  const zero = BigInt.asIntN(64, 0n);
-  if (next < zero) return NEGATIVE;
-  return next === zero ? UPDATE : RELEASE;
+  if (next < 0n) return NEGATIVE;
+  return next === 0n ? UPDATE : RELEASE;
 }
 
 /** isCounterZero reports whether the counter of the valid word `word` is 0 (model/README.md W2). */
 export function isCounterZero(word: bigint): boolean {
-  return word < BigInt.asIntN(64, ONE);
+  return word < ONE;
 }
 
 /** withWaiter returns `word` with one more waiter (model/README.md W3). */
