@@ -125,7 +125,7 @@ export type AddOutcome = (typeof AddOutcome)[keyof typeof AddOutcome];
  *
  * `add(1)` and `done()` pass a constant 1 or −1; once V8 has inlined this
  * into them, the tests fold away and what is left is one int64 addition of
- * an immediate (SPEC §7).
+ * a constant of this module (SPEC §7).
  *
  * −1 is tested first so that every call runs both tests: a fan-out calls
  * add(1) N times before its first done(), and a test of −1 that only done()

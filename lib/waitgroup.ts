@@ -305,7 +305,8 @@ export class WaitGroup implements AsyncDisposable {
     // Two calls, not one call of `delta === 1 ? 1 : safeDelta(delta)`: V8 14
     // keeps that phi's value alive as a number, and then boxes the word it
     // adds into a heap bigint on every add (`--print-opt-code` on Node 26:
-    // an allocation per add(1); the add+done pair 5.7 ns, 2.9 ns this way).
+    // an allocation per add(1) in the loop, 1,356 bytes of code; 756 and no
+    // allocation this way).
     if (delta === 1) this.#add(1);
     else this.#add(safeDelta(delta));
   }
