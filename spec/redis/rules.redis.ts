@@ -408,6 +408,30 @@ for (const { kind, cluster } of MATRIX) {
         expect(await pttl('')).to.be.within(590_000, 600_000);
       });
 
+      it('gives the stream and the leases the ttl when written, and a new ttl reaches all four keys', async () => {
+        const name = uniqueName();
+        const wg = await RedisWaitGroup.create(client, name, { ttl: 600_000 });
+        const server = await node(name);
+        const pttl = async (suffix: string): Promise<number> =>
+          Number(await server.cli('PTTL', `awaitgroup:{${name}}${suffix}`));
+        await wg.add(1);
+        const waiting = wg.wait();
+        await registered(wg, 1);
+        await wg.done();
+        await waiting;
+        let finish = (): void => {};
+        const task = wg.go(() => new Promise<void>((resolve) => (finish = resolve)));
+        await until(async () => (await wg.state()).counter === 1, 'the task is added');
+        const all = ['', ':ops', ':events', ':leases'];
+        for (const suffix of all) expect(await pttl(suffix), suffix).to.be.within(590_000, 600_000);
+        const shorter = RedisWaitGroup.from(await open(), wg.handle, { ttl: 60_000 });
+        await shorter.add(1);
+        for (const suffix of all) expect(await pttl(suffix), suffix).to.be.within(50_000, 60_000);
+        finish();
+        await task;
+        await shorter.done();
+      });
+
       it('leaves nothing behind once the ttl has passed', async () => {
         const name = uniqueName();
         const wg = await RedisWaitGroup.create(client, name, { ttl: 200 });

@@ -16,15 +16,15 @@
 import { PRELUDE } from './prelude.js';
 
 export const ABORT = `${PRELUDE}
-local why = lost()
+local s = redis.call('HMGET', state, 'epoch', 'waiters', 'gen', 'ttl')
+local why = lost(s[1])
 if why then return {'lost', why} end
 if redis.call('HEXISTS', ops, 'o:' .. ARGV[3]) == 1 then return {'aborted'} end
-local s = redis.call('HMGET', state, 'waiters', 'gen')
 -- B1: the release won the race: the wait resolves, the abort is ignored.
-if s[2] ~= ARGV[4] then return {'released'} end
+if s[3] ~= ARGV[4] then return {'released'} end
 -- B2: waiters − 1 in the same generation.
-if tonumber(s[1]) > 0 then redis.call('HINCRBY', state, 'waiters', -1) end
+if tonumber(s[2]) > 0 then redis.call('HINCRBY', state, 'waiters', -1) end
 redis.call('HSET', ops, 'o:' .. ARGV[3], 1)
-touch(ARGV[2])
+touch(s[4])
 return {'aborted'}
 `;

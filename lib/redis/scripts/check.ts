@@ -15,9 +15,9 @@
 import { PRELUDE } from './prelude.js';
 
 export const CHECK = `${PRELUDE}
-local why = lost()
+local s = redis.call('HMGET', state, 'epoch', 'gen', 'counter', 'waiters')
+local why = lost(s[1])
 if why then return {'lost', why} end
-local s = redis.call('HMGET', state, 'gen', 'counter', 'waiters')
 local task, info = expired()
-return {'ok', s[1], s[2], s[3], task, info}
+return {'ok', s[2], s[3], s[4], task, info}
 `;

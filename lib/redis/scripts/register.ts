@@ -18,21 +18,21 @@
 import { PRELUDE } from './prelude.js';
 
 export const REGISTER = `${PRELUDE}
-local why = lost()
+local s = redis.call('HMGET', state, 'epoch', 'counter', 'gen', 'ttl')
+local why = lost(s[1])
 if why then return {'lost', why} end
 -- W1: a task whose owner stopped means this wait could never be released.
 local task, info = expired()
 if task ~= '' then return {'tasklost', task, info} end
-local s = redis.call('HMGET', state, 'counter', 'gen')
 local last = redis.call('XREVRANGE', events, '+', '-', 'COUNT', 1)[1]
 local lastId = last and last[1] or '0-0'
 -- W2: a registration seen before returns the generation it registered in.
 local mine = redis.call('HGET', ops, 'o:' .. ARGV[3])
-if mine then return {'wait', mine, s[2], lastId} end
-if tonumber(s[1]) == 0 then return {'zero'} end
+if mine then return {'wait', mine, s[3], lastId} end
+if tonumber(s[2]) == 0 then return {'zero'} end
 -- W3: waiters + 1 in the current generation.
 redis.call('HINCRBY', state, 'waiters', 1)
-redis.call('HSET', ops, 'o:' .. ARGV[3], s[2])
-touch(ARGV[2])
-return {'wait', s[2], s[2], lastId}
+redis.call('HSET', ops, 'o:' .. ARGV[3], s[3])
+touch(s[4])
+return {'wait', s[3], s[3], lastId}
 `;

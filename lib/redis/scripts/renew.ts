@@ -16,12 +16,13 @@
 import { PRELUDE } from './prelude.js';
 
 export const RENEW = `${PRELUDE}
-local why = lost()
+local s = redis.call('HMGET', state, 'epoch', 'ttl')
+local why = lost(s[1])
 if why then return {'lost', why} end
 local expiry = now() + tonumber(ARGV[3])
 for i = 4, #ARGV do
   redis.call('ZADD', leases, 'XX', expiry, ARGV[i])
 end
-touch(ARGV[2])
+touch(s[2], leases)
 return {'ok'}
 `;
