@@ -337,7 +337,7 @@ export class WaitGroup implements AsyncDisposable {
     for (;;) {
       const word = cell.load(); // A1
       const next = nextWord(word, delta);
-      const outcome = classify(word, next);
+      const outcome = classify(word, next, delta);
       if (outcome === UPDATE) {
         if (cell.compareAndSwap(word, next)) return; // A5
       } else if (this.#settle(outcome, word, next, delta)) {

@@ -29,7 +29,7 @@ const TWO_63 = 1n << 63n;
 function classify(counter: number, waiters: number, delta: number) {
   const word = pack(counter, waiters);
   const next = addToWord(word, delta);
-  return { outcome: classifyAdd(word, next), next };
+  return { outcome: classifyAdd(word, next, delta), next };
 }
 
 describe('state: the packed word', () => {
