@@ -135,6 +135,25 @@ describe('ErrGroup (SPEC §8)', () => {
       expect(await eg.go(() => Promise.resolve('page'))).to.equal('page');
     });
 
+    it('by the time an await of the promise resumes, the slot is free and the task is done', async () => {
+      const eg = new ErrGroup({ limit: 1 });
+      let release = (): void => {};
+      const first = eg.go(() => new Promise<string>((resolve) => (release = () => resolve('a'))));
+      const second = eg.go(() => 'b');
+      expect([eg.active, eg.queued]).to.deep.equal([1, 1]);
+      release();
+      expect(await first).to.equal('a');
+      // The first task's handler ran before this await resumed: its slot went
+      // to the queued task, which is running (E6).
+      expect([eg.active, eg.queued]).to.deep.equal([1, 0]);
+      expect(await second).to.equal('b');
+      expect([eg.active, eg.queued]).to.deep.equal([0, 0]);
+      const rejected = eg.go(() => Promise.reject(new Error('late')));
+      expect(((await expectRejection(rejected)) as Error).message).to.equal('late');
+      expect([eg.active, eg.queued]).to.deep.equal([0, 0]);
+      expect(eg.signal.aborted).to.equal(true);
+    });
+
     it('throws ERR_ERRGROUP_CLOSED synchronously once wait() has settled', async () => {
       const eg = new ErrGroup();
       await eg.wait();
