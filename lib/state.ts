@@ -38,12 +38,13 @@ export const WAITER_MASK = 0xffff_ffffn;
 // (`--print-opt-code`: a load, a length test and a sign test per
 // comparison); `BigInt.asIntN(64, c)` of a constant folds to a machine
 // immediate instead, and with it the add+done pair measured 1.85–3.0 × (b)
-// rather than 3.7–5.4 × (before classifyAdd took the delta, below, which
-// brought the literals to 2.2–2.9 ×). It was taken back: below the optimising tier each
-// `asIntN` is a builtin call, and ErrGroup's unlimited row ran 2 × slower
-// with it on Node 24 (640–950 against 386–473 ns per task; a CPU profile put
-// the difference in the collector, 441 against 267 ms). Literals cost
-// nothing in the tiers where code that is not a tight loop runs.
+// rather than 3.7–5.4 × (that was before classifyAdd took the delta, below,
+// which brought the literals to 2.1–2.9 ×). It was taken back: below the
+// optimising tier each `asIntN` is a builtin call, and ErrGroup's unlimited
+// row ran 2 × slower with it on Node 24 (640–950 against 386–473 ns per
+// task; a CPU profile put the difference in the collector, 441 against 267
+// ms). Literals cost nothing in the tiers where code that is not a tight
+// loop runs.
 const ONE = 1n << 32n;
 const MINUS_ONE = -ONE;
 const WORD_MAX = (1n << 63n) - 1n;
