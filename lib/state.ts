@@ -167,18 +167,24 @@ export function addToWord(word: bigint, delta: number): bigint {
  * once this is inlined into them the test folds away and each runs only its
  * own half. Each comparison of a `bigint` with a constant costs about a
  * nanosecond in optimised code (see the constants above), so each half
- * tests first what a fan-out and an add+done pair meet: two comparisons for
- * add(1), one or two for done() (SPEC §7, the add+done pair).
+ * tests first what a fan-out and an add+done pair meet: one to three
+ * comparisons for add(1), one or two for done() (SPEC §7, the add+done pair).
  */
 export function classifyAdd(word: bigint, next: bigint, delta: number): AddOutcome {
   if (delta > 0) {
-    if (word >= ONE) return next > WORD_MAX ? OVERFLOW : UPDATE;
-    // The counter was 0, so `next` is the delta's own word: it overflows if
-    // the delta does (a number test, which folds away for add(1)). Go's
-    // misuse: w != 0 && delta > 0 && v == int32(delta), that is: waiters
-    // are registered and the counter was 0.
+    // Every add runs the first two tests, so that they have type feedback
+    // when V8 optimises add(): a test that only a batch's first add reached
+    // would have none (that add runs before add() has a feedback vector),
+    // and the next batch's first add would deoptimise add() (`--trace-deopt`:
+    // "Insufficient type feedback for compare operation"). The first is a
+    // number test, which folds away in add(1): a delta above the largest
+    // counter overflows any counter.
     if (delta > COUNTER_MAX) return OVERFLOW;
-    return word === ZERO ? UPDATE : MISUSE;
+    if (word === ZERO) return UPDATE;
+    if (word >= ONE) return next > WORD_MAX ? OVERFLOW : UPDATE;
+    // Go's misuse: w != 0 && delta > 0 && v == int32(delta), that is:
+    // waiters are registered and the counter was 0.
+    return MISUSE;
   }
   // A done() that leaves tasks running, then one that ends a batch nobody
   // waits for: the two that a fan-out and an add+done pair make.
