@@ -72,8 +72,8 @@ function fanout(c: Contender, id: string, n: number): Round {
       return { ms, 'ns/task': (ms * 1e6) / n };
     };
   }
-  // (f) and our go() contenders track with go(); everyone else with add+done.
-  const go = id === 'f' || id.startsWith('local-go') ? c.go : undefined;
+  // (f), (s)'s go and our go() contenders track with go(); everyone else with add+done.
+  const go = id === 'f' || id === 's-go' || id.startsWith('local-go') ? c.go : undefined;
   return async () => {
     // A fresh group per round, for us and for the baselines alike: a
     // program fans out with a new group, and what a group pays on its first

@@ -192,6 +192,110 @@ export class BareWordGroup implements Group {
   }
 }
 
+/** The cell of (s): a word behind load and compare-and-swap, as a local group's `LocalCell`. */
+class FloorCell {
+  readonly #word = new BigInt64Array(1);
+
+  load(): bigint {
+    return this.#word[0] as bigint;
+  }
+
+  compareAndSwap(_expected: bigint, replacement: bigint): boolean {
+    this.#word[0] = replacement;
+    return true;
+  }
+}
+
+const WORD_MINUS_ONE = -WORD_ONE;
+const WORD_ZERO = 0n;
+
+/** The next word of (s), a function as the state model's addToWord is. */
+function floorNext(word: bigint, delta: number): bigint {
+  return word + (delta === -1 ? WORD_MINUS_ONE : WORD_ONE);
+}
+
+/** The outcome of (s), a function as the state model's classifyAdd is: 0 store, 1 release. */
+function floorOutcome(_word: bigint, next: bigint, delta: number): number {
+  return delta < 0 && next === WORD_ZERO ? 1 : 0;
+}
+
+// Module-local, as waitgroup.ts keeps its imports.
+const next = floorNext;
+const outcome = floorOutcome;
+
+/**
+ * (s) (w) through the call structure of a local group, with none of Go's
+ * checks: add() and done() call a private `#add`, a compare-and-swap loop
+ * that reads and writes the word through a cell object and asks two
+ * functions for the next word and the outcome. What one algorithm written
+ * against a cell and a state model costs on its own, against which the cold
+ * rows are read (V8 tiers each function up on its own call count).
+ */
+export class StructureFloorGroup implements Group {
+  readonly #cell = new FloorCell();
+  promise: Promise<void> | undefined = undefined;
+  resolve: (() => void) | undefined = undefined;
+
+  add(delta = 1): void {
+    this.#add(delta);
+  }
+
+  done(): void {
+    this.#add(-1);
+  }
+
+  #add(delta: number): void {
+    const cell = this.#cell;
+    for (;;) {
+      const word = cell.load();
+      const after = next(word, delta);
+      if (outcome(word, after, delta) === 0) {
+        if (cell.compareAndSwap(word, after)) return;
+      } else if (this.#release(word)) {
+        return;
+      }
+    }
+  }
+
+  #release(word: bigint): boolean {
+    if (!this.#cell.compareAndSwap(word, WORD_ZERO)) return false;
+    const resolve = this.resolve;
+    if (resolve !== undefined) {
+      this.resolve = undefined;
+      this.promise = undefined;
+      resolve();
+    }
+    return true;
+  }
+
+  wait(): Promise<void> {
+    if (this.#cell.load() === WORD_ZERO) return RESOLVED;
+    if (this.promise === undefined) {
+      this.promise = new Promise<void>((resolve) => {
+        this.resolve = resolve;
+      });
+    }
+    return this.promise;
+  }
+}
+
+/** (s) with (f)'s `go`: the call structure under a `go()` that returns the task's promise. */
+export class StructureFloorGoGroup extends StructureFloorGroup {
+  readonly #ok = <T>(value: T): T => {
+    this.done();
+    return value;
+  };
+  readonly #fail = (reason: unknown): never => {
+    this.done();
+    throw reason;
+  };
+
+  go<T>(fn: () => T | PromiseLike<T>): Promise<Awaited<T>> {
+    this.add(1);
+    return Promise.resolve(fn()).then(this.#ok, this.#fail) as Promise<Awaited<T>>;
+  }
+}
+
 /**
  * (g) Raw `Atomics.waitAsync` per waiter on a shared `Int32Array` counter:
  * what one parked `waitAsync` per wait costs on this platform, the floor of a
@@ -224,6 +328,8 @@ export const LABELS: Readonly<Record<string, string>> = {
   e: '(e) naive packed bigint',
   f: '(f) number + go() one promise',
   w: '(w) (b) over a bigint word',
+  s: '(s) (w) through our call structure',
+  's-go': "(s) with (f)'s go()",
   g: '(g) raw Atomics.waitAsync each',
   d: '(d) raw Atomics.sub + waitAsync',
   c: '(c) postMessage barrier',
@@ -252,6 +358,8 @@ export async function loadContender(id: string): Promise<Contender> {
       return { create: () => new PackedBigIntGroup() };
     case 'w':
       return { create: () => new BareWordGroup() };
+    case 's':
+      return { create: () => new StructureFloorGroup() };
     case 'g':
       return { create: () => new RawWaitAsyncGroup() };
     case 'f':
@@ -259,6 +367,13 @@ export async function loadContender(id: string): Promise<Contender> {
         create: () => new GoCounterGroup(),
         go: (group, task) => {
           (group as GoCounterGroup).go(task);
+        },
+      };
+    case 's-go':
+      return {
+        create: () => new StructureFloorGoGroup(),
+        go: (group, task) => {
+          (group as StructureFloorGoGroup).go(task);
         },
       };
     case 'local':

@@ -99,10 +99,10 @@ function fanout(
  */
 function cold(go: boolean): Workload {
   return {
-    ...fanout(1e4, '1e4', 0, 9, 9, go),
+    ...fanout(1e4, '1e4', 0, 15, 15, go),
     id: `fanout-${go ? 'go-' : ''}cold-1e4`,
     title: `fan-out: the first ${go ? 'go()' : 'add+done'} fan-out of 1e4 tasks in a fresh process`,
-    contenders: go ? ['f', 'local-go'] : ['b', 'w', 'local'],
+    contenders: go ? ['f', 's-go', 'local-go'] : ['b', 'w', 's', 'local'],
   };
 }
 
@@ -172,7 +172,7 @@ export const WORKLOADS: readonly Workload[] = [
     kind: 'pairs',
     n: 1e4,
     quickN: 1e3,
-    contenders: ['b', 'w', 'local'],
+    contenders: ['b', 'w', 's', 'local'],
     baseline: 'b',
     metrics: [{ key: 'ns/pair', unit: 'ns' }],
     warmup: 0,
