@@ -7,6 +7,7 @@
  * @module
  */
 
+import { LocalCell } from '../lib/cell.js';
 import { LIMITER_LABELS } from './limiters.js';
 
 /** What the workloads call: Go's three verbs. */
@@ -192,20 +193,6 @@ export class BareWordGroup implements Group {
   }
 }
 
-/** The cell of (s): a word behind load and compare-and-swap, as a local group's `LocalCell`. */
-class FloorCell {
-  readonly #word = new BigInt64Array(1);
-
-  load(): bigint {
-    return this.#word[0] as bigint;
-  }
-
-  compareAndSwap(_expected: bigint, replacement: bigint): boolean {
-    this.#word[0] = replacement;
-    return true;
-  }
-}
-
 const WORD_MINUS_ONE = -WORD_ONE;
 const WORD_ZERO = 0n;
 
@@ -226,13 +213,13 @@ const outcome = floorOutcome;
 /**
  * (s) (w) through the call structure of a local group, with none of Go's
  * checks: add() and done() call a private `#add`, a compare-and-swap loop
- * that reads and writes the word through a cell object and asks two
+ * that reads and writes the word through a local group's own cell and asks two
  * functions for the next word and the outcome. What one algorithm written
  * against a cell and a state model costs on its own, against which the cold
  * rows are read (V8 tiers each function up on its own call count).
  */
 export class StructureFloorGroup implements Group {
-  readonly #cell = new FloorCell();
+  readonly #cell = new LocalCell();
   promise: Promise<void> | undefined = undefined;
   resolve: (() => void) | undefined = undefined;
 
