@@ -213,10 +213,10 @@ const outcome = floorOutcome;
 /**
  * (s) (w) through the call structure of a local group, with none of Go's
  * checks: add() and done() call a private `#add`, a compare-and-swap loop
- * that reads and writes the word through a local group's own cell and asks two
- * functions for the next word and the outcome. What one algorithm written
- * against a cell and a state model costs on its own, against which the cold
- * rows are read (V8 tiers each function up on its own call count).
+ * that reads and writes the word through a local group's own cell and asks
+ * two functions for the next word and the outcome. What one algorithm
+ * written against a cell and a state model costs on its own, against which
+ * the cold rows are read (V8 tiers each function up on its own call count).
  */
 export class StructureFloorGroup implements Group {
   readonly #cell = new LocalCell();
