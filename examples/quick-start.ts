@@ -1,7 +1,9 @@
 /**
  * quick-start: the two everyday shapes of a WaitGroup, on real async work
  * (gzip in Node's thread pool): add/done around work you start yourself, and
- * go(), which does that bookkeeping for you.
+ * go(), which does that bookkeeping for you. Each task handles its own
+ * error: wait() does not collect errors, and a rejection nothing handles
+ * would end the process (an ErrGroup collects the first error instead).
  *
  *   node dist/examples/quick-start.js
  *
@@ -19,6 +21,7 @@ const files = Array.from({ length: 8 }, (_, i) =>
   Buffer.from(`line ${i}: the quick brown fox\n`.repeat(1000 * (i + 1))),
 );
 const sizes: number[] = [];
+const failures: unknown[] = [];
 
 {
   const wg = new WaitGroup();
@@ -26,6 +29,7 @@ const sizes: number[] = [];
     wg.add(1);
     compress(file)
       .then((zipped) => sizes.push(zipped.length))
+      .catch((error: unknown) => failures.push(error))
       .finally(() => wg.done());
   }
   await wg.wait(); // every compress() has settled
@@ -34,7 +38,17 @@ const sizes: number[] = [];
 
 {
   const wg = new WaitGroup();
-  for (const file of files) wg.go(() => compress(file));
+  const before = sizes.length;
+  for (const file of files) {
+    // go() adds 1, calls the task at once, and calls done() when it settles.
+    wg.go(async () => {
+      try {
+        sizes.push((await compress(file)).length);
+      } catch (error) {
+        failures.push(error); // each task handles its own error: wait() does not collect them
+      }
+    });
+  }
   await wg.wait();
-  console.log(`go: ${files.length} files compressed, counter ${wg.counter}`);
+  console.log(`go: ${sizes.length - before} files compressed, counter ${wg.counter}`);
 }
