@@ -3,12 +3,12 @@
  * released with `Atomics.add` + `Atomics.notify`, acquired by parking with
  * `Atomics.waitAsync` (async waits) or `Atomics.wait` (blocking waits). Every
  * step follows the protocol checked by model/waitgroup.pml, in its order; the
- * step names (W5, M3, X2, …) are those of model/README.md.
+ * step names are those of the model's README.
  *
  * The async waits of one agent on one group share one parked
- * `Atomics.waitAsync` and queue locally behind it (the multiplexer, M0–M7):
+ * `Atomics.waitAsync` and queue locally behind it (the multiplexer):
  * a pending wait costs a queue entry, not an engine waiter, and one wake-up
- * of this agent takes the tokens of all its released waits (SPEC §7, the
+ * of this agent takes the tokens of all its released waits (the
  * "shared group, one thread: 1e4 pending waits" row).
  *
  * @module
@@ -19,10 +19,10 @@ import { Fifo } from './fifo.js';
 import { holdProcess, releaseProcess } from './keep-alive.js';
 import type { Acquirer, Semaphore } from './semaphore.js';
 
-/** The longest gap between two looks at the token word when polling (S15). */
+/** The longest gap between two looks at the token word when polling. */
 export const MAX_POLL_INTERVAL_MS = 20;
 
-/** The first gap when polling; it doubles up to {@link MAX_POLL_INTERVAL_MS}. */
+/** The first gap when polling; it doubles up to `MAX_POLL_INTERVAL_MS`. */
 const FIRST_POLL_INTERVAL_MS = 1;
 
 let agentCanBlock: boolean | undefined;
@@ -44,7 +44,7 @@ function canBlock(): boolean {
   return agentCanBlock;
 }
 
-/** timeoutError is the `TimeoutError` a timed-out `waitSync` throws (S10). */
+/** timeoutError is the `TimeoutError` a timed-out `waitSync` throws. */
 function timeoutError(timeout: number): DOMException {
   return new DOMException(
     `awaitgroup: waitSync timed out after ${timeout} ms before the counter reached 0; ` +
@@ -56,8 +56,8 @@ function timeoutError(timeout: number): DOMException {
 /**
  * AtomicsSemaphore is the token word at element 0 of `tokens`, shared by
  * every agent attached to the same group, and this agent's multiplexer of
- * async waits on it: a FIFO queue of {@link Entry}s behind at most one
- * pending `Atomics.waitAsync` (or poll timer, S15).
+ * async waits on it: a FIFO queue of `Entry`s behind at most one
+ * pending `Atomics.waitAsync` (or the poll timer).
  */
 export class AtomicsSemaphore implements Semaphore {
   readonly #acquirer: Acquirer;
@@ -65,12 +65,12 @@ export class AtomicsSemaphore implements Semaphore {
   readonly #queue = new Fifo<Entry>();
   /** The tokens the queued entries still need. */
   #needed = 0;
-  /** A `waitAsync` of this multiplexer is pending, or its poll timer (S15). */
+  /** A `waitAsync` of this multiplexer is pending, or its poll timer. */
   #parked = false;
-  /** The poll timer while sleeping (S15). */
+  /** The poll timer while sleeping. */
   #timer: ReturnType<typeof setTimeout> | undefined = undefined;
   #pollInterval = FIRST_POLL_INTERVAL_MS;
-  /** M6: the pending `waitAsync` (or the poll timer) is done: take what has come. */
+  /** the pending `waitAsync` (or the poll timer) is done: take what has come. */
   readonly #wake = (): void => {
     this.#parked = false;
     this.#timer = undefined;
@@ -151,7 +151,7 @@ export class AtomicsSemaphore implements Semaphore {
     this.#acquirer.resumed(); // W9, W11
   }
 
-  /** M0: queue `entry` locally; the pump runs unless the pending `waitAsync` will. */
+  /** queue `entry` locally; the pump runs unless the pending `waitAsync` will. */
   #enqueue(entry: Entry): Promise<void> {
     this.#queue.push(entry);
     this.#needed++;
@@ -161,12 +161,12 @@ export class AtomicsSemaphore implements Semaphore {
   }
 
   /**
-   * M1–M5: take the tokens the queued entries need, as many as are there in
+   * take the tokens the queued entries need, as many as are there in
    * one compare-and-swap, and hand them out oldest first, until the queue is
    * empty or the word is 0; then park one `waitAsync` with the value read
    * (or a poll timer). One compare-and-swap, not one per token: releasing
    * 1e5 waits of this thread took 1e5 of them, a tenth of the release
-   * (SPEC §7, shared group with many waiters on one thread).
+   * (shared group with many waiters on one thread).
    */
   #pump(): void {
     const tokens = this.#tokens;
@@ -198,7 +198,7 @@ export class AtomicsSemaphore implements Semaphore {
     this.#pollInterval = FIRST_POLL_INTERVAL_MS;
   }
 
-  /** #handOut gives `count` tokens just taken to the queued entries, oldest first (M3, M4). */
+  /** #handOut gives `count` tokens just taken to the queued entries, oldest first. */
   #handOut(count: number): void {
     let left = count;
     for (let entry = this.#queue.head; entry !== undefined && left > 0; entry = this.#queue.head) {
@@ -214,7 +214,7 @@ export class AtomicsSemaphore implements Semaphore {
     }
   }
 
-  /** M4: `entry` has all its tokens; the reuse check (W9–W11) settles it. */
+  /** `entry` has all its tokens; the reuse check settles it. */
   #resume(entry: Entry): void {
     releaseProcess(entry.size);
     entry.dropListener();
@@ -227,7 +227,7 @@ export class AtomicsSemaphore implements Semaphore {
     entry.resolve(undefined);
   }
 
-  /** M7: the abort of a queued wait with a signal (X1, X2, X6). */
+  /** the abort of a queued wait with a signal. */
   #abort(entry: Entry): void {
     // Settled (took its token), or released: then the pump gives it its token.
     if (entry.taken > 0 || !this.#acquirer.withdraw()) return;
@@ -255,7 +255,7 @@ export class AtomicsSemaphore implements Semaphore {
 /**
  * Entry is one element of the multiplexer's queue: a single wait with a
  * signal, or a batch of consecutive waits without one, which share one
- * promise (SPEC §7: a pending wait without a signal is a counter increment).
+ * promise (a pending wait without a signal is a counter increment).
  */
 class Entry {
   /** How many waits this entry stands for: the tokens it needs. */

@@ -1,6 +1,6 @@
 /**
  * Where a WaitGroup's state word lives. The algorithm in waitgroup.ts reads
- * and changes the word only through {@link StateCell}: one load, one
+ * and changes the word only through `StateCell`: one load, one
  * compare-and-swap. Both halves of the word change together or not at all.
  *
  * @module
@@ -23,7 +23,7 @@ export interface StateCell {
  * LocalCell holds the word of a local group. The word is kept in a
  * (non-shared) `BigInt64Array(1)` rather than a `bigint` field: V8's optimizing
  * compiler keeps int64 typed-array arithmetic on machine integers, while every
- * new `bigint` value in a field is a heap allocation (SPEC §7).
+ * new `bigint` value in a field is a heap allocation.
  */
 export class LocalCell implements StateCell {
   readonly #word = new BigInt64Array(1);
@@ -52,15 +52,14 @@ export class LocalCell implements StateCell {
 export class SharedCell implements StateCell {
   readonly #words: BigInt64Array;
   readonly #index: number;
-  /** The handle that names the group's bytes, for workers to attach with (S14). */
+  /** The handle that names the group's bytes, for workers to attach with. */
   readonly handle: WaitGroupHandle;
 
   /**
    * @param words - a view of the shared buffer
    * @param index - the element of `words` that holds the state word
    * @param handle - the group's handle, kept here rather than in every
-   *   WaitGroup, where a local group would pay a field for it (SPEC §7,
-   *   idle group ≤ 320 B)
+   *   WaitGroup, where a local group would pay a field for it (*   idle group ≤ 320 B)
    */
   constructor(words: BigInt64Array, index: number, handle: WaitGroupHandle) {
     this.#words = words;

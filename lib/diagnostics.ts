@@ -1,19 +1,19 @@
 /**
- * Debug mode (SPEC §10): which tasks never finished, and where they were
+ * Debug mode: which tasks never finished, and where they were
  * started. All of the bookkeeping lives here, so that waitgroup.ts keeps
  * reading like Go's file and a group without debug mode carries and runs
- * none of it (D6, STYLE.md 18).
+ * none of it.
  *
- * A debug group is an ordinary WaitGroup on which {@link trace} has put its
+ * A debug group is an ordinary WaitGroup on which `trace` has put its
  * own `add`, `done`, `go` and `wait`: each calls the class's method and then
- * tells the group's {@link Ledger}. The ledger records one unit per
+ * tells the group's `Ledger`. The ledger records one unit per
  * successful `add(n)` (n counts) or `go()` (one count), with its call site and
  * time; `done()` retires one count of the oldest open `add` unit, a `go()`
- * task retires its own unit when it settles (D2).
+ * task retires its own unit when it settles.
  *
  * Two reports name the units of a group whose `wait()` can never return: a
- * warning on `beforeExit` (D4), and a warning when a local group with a
- * pending wait is garbage-collected (D5). Neither keeps a group alive: the
+ * warning on `beforeExit`, and a warning when a local group with a
+ * pending wait is garbage-collected. Neither keeps a group alive: the
  * ledger, which both reports read, holds the group's state cell and its
  * units, never the group.
  *
@@ -27,7 +27,7 @@ import type { StateCell } from './cell.js';
 import { describe } from './errors.js';
 import { counterOf, waitersOf } from './state.js';
 
-/** One open unit of work, as {@link WaitGroup.unfinished} reports it (D2). */
+/** One open unit of work, as {@link WaitGroup.unfinished} reports it. */
 export interface UnfinishedTask {
   /** The `name` given to `go(fn, { name })`; undefined for `add` and unnamed tasks. */
   readonly name: string | undefined;
@@ -48,7 +48,7 @@ interface ProcessLike {
   cwd?(): string;
 }
 
-/** The code of both reports' warnings (D4, D5). */
+/** The code of both reports' warnings. */
 export const WARNING_CODE = 'AWAITGROUP_PENDING_WAIT';
 
 function processLike(): ProcessLike | undefined {
@@ -56,7 +56,7 @@ function processLike(): ProcessLike | undefined {
 }
 
 /**
- * D1: whether the environment turns debug mode on for every group. Read once,
+ * whether the environment turns debug mode on for every group. Read once,
  * when the module loads (as Node reads NODE_DEBUG); a runtime that guards its
  * environment (Deno without --allow-env) reads as off.
  */
@@ -95,7 +95,7 @@ function directoryOf(site: string): string {
 
 /**
  * callSite returns the first frame of the current stack outside this
- * package, as the stack trace names it (D2). The package's own frames are
+ * package, as the stack trace names it. The package's own frames are
  * those in the directory of this module as the same trace names it, so that
  * they are skipped whether the trace shows the compiled files or, through
  * source maps, their sources.
@@ -148,7 +148,7 @@ function snapshot(unit: Unit): UnfinishedTask {
 /**
  * Ledger is the bookkeeping of one debug group: its open units, oldest
  * first, and the cell whose word says whether a wait is pending. It never
- * references the group, so that it can be what the reports hold (D5).
+ * references the group, so that it can be what the reports hold.
  */
 export class Ledger {
   /** Where the group was made or attached. */
@@ -163,7 +163,7 @@ export class Ledger {
   #order = 0;
   /** Whether the beforeExit report is watching this ledger. */
   watched = false;
-  /** Whether the group is registered for the D5 report. */
+  /** Whether the group is registered for the report of a collected group. */
   registered = false;
 
   constructor(cell: StateCell, shared: boolean, site: string | undefined) {
@@ -176,7 +176,7 @@ export class Ledger {
     return this.#shared;
   }
 
-  /** added records a successful `add(delta)`: a new unit, or retired counts (D2). */
+  /** added records a successful `add(delta)`: a new unit, or retired counts. */
   added(delta: number): void {
     if (delta > 0) this.#adds.push(new Unit(this.#order++, undefined, delta, false));
     else if (delta < 0) this.#retire(-delta);
@@ -231,7 +231,7 @@ export class Ledger {
     }
   }
 
-  /** unfinished returns copies of the open units, oldest first (D2). */
+  /** unfinished returns copies of the open units, oldest first. */
   unfinished(): UnfinishedTask[] {
     return this.#units().map(snapshot);
   }
@@ -255,7 +255,7 @@ export class Ledger {
   }
 
   /**
-   * report describes the group for D4 and D5: where it was made, its pending
+   * report describes the group for the exit and collection reports: where it was made, its pending
    * waits and its unfinished units with their sites and ages; undefined if
    * no wait is pending.
    */
@@ -385,7 +385,7 @@ interface Traced {
 
 /** Options of `go(fn, options)`. */
 export interface GoOptions {
-  /** A name for the task, shown by {@link WaitGroup.unfinished} and the reports (D2). */
+  /** A name for the task, shown by {@link WaitGroup.unfinished} and the reports. */
   readonly name?: string | undefined;
 }
 
@@ -412,10 +412,10 @@ export function ledgerOf(wg: object): Ledger | undefined {
 }
 
 /**
- * trace makes `wg` a debug group (D1): it records where the group was made
+ * trace makes `wg` a debug group: it records where the group was made
  * and puts on the instance an `add`, `done`, `go` and `wait` that call the
  * class's own (`base`) and then keep the ledger. A call the class's method
- * refuses throws before anything is recorded (D2). The instance's methods are
+ * refuses throws before anything is recorded. The instance's methods are
  * non-enumerable and bound to it, as the class's are not.
  *
  * @param wg - the group, at the end of its constructor
@@ -485,7 +485,7 @@ export function trace<G extends Traced>(wg: G, cell: StateCell, base: Traced): v
 /**
  * unfinishedOf is {@link WaitGroup.unfinished}: a debug group's open units,
  * oldest first; otherwise one anonymous entry holding the whole counter
- * while it is above zero (D2).
+ * while it is above zero.
  */
 export function unfinishedOf(wg: object, counter: number): readonly UnfinishedTask[] {
   const ledger = ledgers.get(wg);
@@ -495,9 +495,9 @@ export function unfinishedOf(wg: object, counter: number): readonly UnfinishedTa
 }
 
 /**
- * inspectTail is what D3 adds to `util.inspect(wg)` for a debug group: its
+ * inspectTail is what debug mode adds to `util.inspect(wg)` for a debug group: its
  * unfinished units, formatted by Node's `inspect` when it is passed in; the
- * empty string for any other group (S13's form).
+ * empty string for any other group.
  */
 export function inspectTail(
   wg: object,

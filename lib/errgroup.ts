@@ -1,5 +1,5 @@
 /**
- * ErrGroup: Go's `golang.org/x/sync/errgroup` for the event loop (SPEC §8).
+ * ErrGroup: Go's `golang.org/x/sync/errgroup` for the event loop.
  * A layer beside the core, the size of its idea: a {@link WaitGroup} that
  * counts the admitted tasks, a FIFO of tasks waiting for a slot, the first
  * error, and an `AbortController` whose signal every task is handed.
@@ -10,11 +10,11 @@
 import { describe, errGroupClosed, type WaitGroupError } from './errors.js';
 import { isAbortSignal, WaitGroup } from './waitgroup.js';
 
-/** Options of the {@link ErrGroup} constructor (E1). */
+/** Options of the {@link ErrGroup} constructor. */
 export interface ErrGroupOptions {
-  /** A parent signal: its abort stops the group, as a cancelled parent context does in Go (E2). */
+  /** A parent signal: its abort stops the group, as a cancelled parent context does in Go. */
   readonly signal?: AbortSignal | undefined;
-  /** How many tasks may run at once: an integer ≥ 1, or `Infinity` (the default) (E6). */
+  /** How many tasks may run at once: an integer ≥ 1, or `Infinity` (the default). */
   readonly limit?: number | undefined;
 }
 
@@ -31,13 +31,13 @@ interface Queued {
 
 const ignore = (): void => {};
 
-/** handled marks `promise` handled, so that ignoring it raises no `unhandledRejection` (E3). */
+/** handled marks `promise` handled, so that ignoring it raises no `unhandledRejection`. */
 function handled<T>(promise: Promise<T>): Promise<T> {
   promise.catch(ignore);
   return promise;
 }
 
-/** checkLimit returns `limit` if it is an integer ≥ 1 or Infinity, and throws E1's errors otherwise. */
+/** checkLimit returns `limit` if it is an integer ≥ 1 or Infinity, and throws the TypeError or RangeError otherwise. */
 function checkLimit(limit: unknown, where: string): number {
   if (typeof limit !== 'number') {
     throw new TypeError(
@@ -63,9 +63,9 @@ function checkTask(fn: unknown, method: string): void {
 
 /**
  * An ErrGroup runs a batch of tasks that stops at the first error. Each
- * task is handed {@link signal}, which aborts at the first task error, at the
- * parent signal's abort, or when {@link wait} settles; once it has aborted,
- * queued tasks never start. {@link limit} bounds how many tasks run at once.
+ * task is handed {@link ErrGroup.signal}, which aborts at the first task error, at the
+ * parent signal's abort, or when {@link ErrGroup.wait} settles; once it has aborted,
+ * queued tasks never start. {@link ErrGroup.limit} bounds how many tasks run at once.
  *
  * It is Go's errgroup (Group, WithContext, Go, TryGo, SetLimit, Wait) over a
  * local {@link WaitGroup}. A group serves one batch: once `wait()` has
@@ -82,7 +82,7 @@ function checkTask(fn: unknown, method: string): void {
  * ```
  */
 export class ErrGroup implements AsyncDisposable {
-  /** The group's own signal, handed to every task (E2). */
+  /** The group's own signal, handed to every task. */
   readonly signal: AbortSignal;
 
   readonly #controller = new AbortController();
@@ -101,7 +101,7 @@ export class ErrGroup implements AsyncDisposable {
   #outcome: Promise<void> | undefined;
 
   /**
-   * Creates a group (E1). With `signal`, the group's signal aborts when that
+   * Creates a group. With `signal`, the group's signal aborts when that
    * parent does (a parent already aborted makes a group already aborted with
    * its reason); with `limit`, at most that many tasks run at once.
    *
@@ -135,10 +135,10 @@ export class ErrGroup implements AsyncDisposable {
   }
 
   /**
-   * limit is how many tasks may run at once (E6). Raising it starts queued
+   * limit is how many tasks may run at once. Raising it starts queued
    * tasks at once, inside the setter; lowering it lets running tasks finish.
    *
-   * @throws {TypeError} if set to a non-number; {RangeError} unless an integer ≥ 1 or Infinity (E1).
+   * @throws {TypeError} if set to a non-number; {RangeError} unless an integer ≥ 1 or Infinity.
    */
   get limit(): number {
     return this.#limit;
@@ -160,15 +160,15 @@ export class ErrGroup implements AsyncDisposable {
   }
 
   /**
-   * go admits `fn` (E3): `wait()` waits for it. If a slot is free, `fn(signal)`
+   * go admits `fn`: `wait()` waits for it. If a slot is free, `fn(signal)`
    * is called at once, as `Promise.try` does (a synchronous throw is the
    * task's error); otherwise it queues, first in first out. The returned
    * promise carries `fn`'s result and is already marked handled: ignoring it
    * raises no `unhandledRejection`.
    *
    * On a group whose signal has aborted, `fn` is not called and the promise
-   * rejects with the signal's reason (E5). The first task to fail records its
-   * error and aborts the signal before it counts as done (E4).
+   * rejects with the signal's reason. The first task to fail records its
+   * error and aborts the signal before it counts as done.
    *
    * @throws {TypeError} if `fn` is not a function.
    * @throws {WaitGroupError} ERR_ERRGROUP_CLOSED once `wait()` has settled.
@@ -201,8 +201,8 @@ export class ErrGroup implements AsyncDisposable {
 
   /**
    * tryGo starts `fn` now if a slot is free and the group has neither aborted
-   * nor settled, and returns its promise as {@link go} does; otherwise it
-   * returns `undefined` and admits nothing: it never queues (E7).
+   * nor settled, and returns its promise as {@link ErrGroup.go} does; otherwise it
+   * returns `undefined` and admits nothing: it never queues.
    *
    * @throws {TypeError} if `fn` is not a function.
    */
@@ -216,10 +216,10 @@ export class ErrGroup implements AsyncDisposable {
   /**
    * wait returns a promise that settles once every admitted task has settled,
    * stragglers included, and queued tasks dropped by an abort count as
-   * settled (E8). It rejects with the first task error; else, if the parent
+   * settled. It rejects with the first task error; else, if the parent
    * aborted, with the parent's reason; else it resolves. The signal has
-   * aborted by then (E2). Every call returns the same outcome, and once it
-   * has settled the group admits nothing more (E3).
+   * aborted by then. Every call returns the same outcome, and once it
+   * has settled the group admits nothing more.
    *
    * A task admitted after the last one settled but before `wait()` resumed
    * (from a reaction to a task's promise, say) is waited for too.
@@ -234,7 +234,7 @@ export class ErrGroup implements AsyncDisposable {
     return this.#outcome;
   }
 
-  /** `await using eg = new ErrGroup()` waits at the end of the scope and throws the first error there (E9). */
+  /** `await using eg = new ErrGroup()` waits at the end of the scope and throws the first error there. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.wait();
   }
@@ -243,7 +243,7 @@ export class ErrGroup implements AsyncDisposable {
     return 'ErrGroup';
   }
 
-  /** How Node's `util.inspect` shows a group (E10). */
+  /** How Node's `util.inspect` shows a group. */
   [Symbol.for('nodejs.util.inspect.custom')](
     _depth: number,
     options: { stylize?: (text: string, style: string) => string },
@@ -257,13 +257,13 @@ export class ErrGroup implements AsyncDisposable {
   }
 
   /**
-   * #start runs an admitted task in a slot; its settle handler frees the slot
-   * (E4, E6). It returns the promise of the task's result itself: the settle
-   * handlers' reaction on it marks it handled (E3), and they return nothing
+   * #start runs an admitted task in a slot; its settle handler frees the slot.
+   * It returns the promise of the task's result itself: the settle
+   * handlers' reaction on it marks it handled, and they return nothing
    * and never throw, so the promise `then` makes for them cannot be an
    * unhandled rejection. One promise per task, as WaitGroup go() makes: a
    * `catch()` on a promise of their own cost a promise and a microtask per
-   * task (the unlimited row of SPEC §7: a CPU profile put 492 against 374 ms
+   * task (the unlimited ErrGroup row of the benchmarks: a CPU profile put 492 against 374 ms
    * in the collector, against go()).
    */
   #start<T>(fn: ErrGroupTask<T>): Promise<Awaited<T>> {
@@ -316,7 +316,7 @@ export class ErrGroup implements AsyncDisposable {
     return entry;
   }
 
-  /** #dropQueued is E5: once the signal has aborted, queued tasks reject with its reason and count as done. */
+  /** #dropQueued: once the signal has aborted, queued tasks reject with its reason and count as done. */
   #dropQueued(): void {
     const reason = this.signal.reason;
     while (this.#head !== undefined) {

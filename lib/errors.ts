@@ -1,5 +1,5 @@
 /**
- * WaitGroupError and its codes (SPEC §5). Go panics become errors with a
+ * WaitGroupError and its codes. Go panics become errors with a
  * stable `code` and Go's message; every error is created fresh at its throw.
  *
  * @module
@@ -7,7 +7,7 @@
 
 import { MAX_COUNTER } from './state.js';
 
-/** The codes a {@link WaitGroupError} can carry (SPEC §5). */
+/** The codes a {@link WaitGroupError} can carry. */
 export type WaitGroupErrorCode =
   | 'ERR_WAITGROUP_NEGATIVE_COUNTER'
   | 'ERR_WAITGROUP_COUNTER_OVERFLOW'
@@ -28,7 +28,7 @@ export type WaitGroupErrorCode =
  * Go's panic text where Go has one, and then says what to do.
  */
 export class WaitGroupError extends Error {
-  /** The stable code of this error, one of SPEC §5. */
+  /** The stable code of this error, one of the codes the README lists. */
   readonly code: WaitGroupErrorCode;
 
   /**
@@ -51,7 +51,7 @@ export class WaitGroupError extends Error {
   }
 }
 
-/** S3: an add that would take the counter below zero. */
+/** an add that would take the counter below zero. */
 export function negativeCounter(counter: number, delta: number): WaitGroupError {
   return new WaitGroupError(
     'ERR_WAITGROUP_NEGATIVE_COUNTER',
@@ -60,7 +60,7 @@ export function negativeCounter(counter: number, delta: number): WaitGroupError 
   );
 }
 
-/** S3: an add that would take the counter above 2^31 − 1. */
+/** an add that would take the counter above 2^31 − 1. */
 export function counterOverflow(counter: number, delta: number): WaitGroupError {
   return new WaitGroupError(
     'ERR_WAITGROUP_COUNTER_OVERFLOW',
@@ -69,7 +69,7 @@ export function counterOverflow(counter: number, delta: number): WaitGroupError 
   );
 }
 
-/** S4: a positive add from counter 0 while waiters are still registered. */
+/** a positive add from counter 0 while waiters are still registered. */
 export function misuse(): WaitGroupError {
   return new WaitGroupError(
     'ERR_WAITGROUP_MISUSE',
@@ -78,7 +78,7 @@ export function misuse(): WaitGroupError {
   );
 }
 
-/** S8: a released waiter found the group already in use again. */
+/** a released waiter found the group already in use again. */
 export function reused(): WaitGroupError {
   return new WaitGroupError(
     'ERR_WAITGROUP_REUSED',
@@ -87,7 +87,7 @@ export function reused(): WaitGroupError {
   );
 }
 
-/** S10: waitSync on a local group that nothing on another thread can release. */
+/** waitSync on a local group that nothing on another thread can release. */
 export function deadlock(): WaitGroupError {
   return new WaitGroupError(
     'ERR_WAITGROUP_DEADLOCK',
@@ -97,7 +97,7 @@ export function deadlock(): WaitGroupError {
   );
 }
 
-/** S10: the calling agent may not block (a browser's main thread). */
+/** the calling agent may not block (a browser's main thread). */
 export function cannotBlock(): WaitGroupError {
   return new WaitGroupError(
     'ERR_WAITGROUP_CANNOT_BLOCK',
@@ -106,7 +106,7 @@ export function cannotBlock(): WaitGroupError {
   );
 }
 
-/** S14: `handle` of a local group. */
+/** `handle` of a local group. */
 export function notShared(): WaitGroupError {
   return new WaitGroupError(
     'ERR_WAITGROUP_NOT_SHARED',
@@ -115,7 +115,7 @@ export function notShared(): WaitGroupError {
   );
 }
 
-/** S14: `{ shared: true }` where SharedArrayBuffer does not exist. */
+/** `{ shared: true }` where SharedArrayBuffer does not exist. */
 export function noSharedMemory(): WaitGroupError {
   return new WaitGroupError(
     'ERR_WAITGROUP_NO_SHARED_MEMORY',
@@ -126,7 +126,7 @@ export function noSharedMemory(): WaitGroupError {
   );
 }
 
-/** E3: go() on an ErrGroup whose wait() has settled. */
+/** go() on an ErrGroup whose wait() has settled. */
 export function errGroupClosed(): WaitGroupError {
   return new WaitGroupError(
     'ERR_ERRGROUP_CLOSED',
@@ -135,7 +135,7 @@ export function errGroupClosed(): WaitGroupError {
   );
 }
 
-/** R3: RedisWaitGroup.create of a name that a live group already has. */
+/** RedisWaitGroup.create of a name that a live group already has. */
 export function groupExists(name: string): WaitGroupError {
   return new WaitGroupError(
     'ERR_WAITGROUP_EXISTS',
@@ -144,7 +144,7 @@ export function groupExists(name: string): WaitGroupError {
   );
 }
 
-/** R8: the group's state in Redis expired, was deleted or belongs to another epoch. */
+/** the group's state in Redis expired, was deleted or belongs to another epoch. */
 export function groupLost(name: string, why: string): WaitGroupError {
   return new WaitGroupError(
     'ERR_WAITGROUP_LOST',
@@ -154,7 +154,7 @@ export function groupLost(name: string, why: string): WaitGroupError {
   );
 }
 
-/** R11: a go() task's lease expired because the process that ran it stopped. */
+/** a go() task's lease expired because the process that ran it stopped. */
 export function taskLost(task: string, owner: string): WaitGroupError {
   return new WaitGroupError(
     'ERR_WAITGROUP_TASK_LOST',

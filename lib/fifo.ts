@@ -2,13 +2,13 @@
  * Fifo: the queue of parked waits both semaphores keep, oldest first. The
  * entries link themselves (no array, no per-entry node): O(1) to append, to
  * unlink an aborted entry from anywhere, and to take from the head, at any
- * length (SPEC §7's release rows: a peer that drains an array with `shift()`
+ * length (the release rows of the benchmarks: a peer that drains an array with `shift()`
  * takes seconds to release 1e5 waiters).
  *
  * @module
  */
 
-/** An entry of a {@link Fifo}: its neighbours, undefined at the ends and when not queued. */
+/** An entry of a `Fifo`: its neighbours, undefined at the ends and when not queued. */
 export interface Linked<T> {
   prev: T | undefined;
   next: T | undefined;

@@ -9,8 +9,27 @@
  * import { WaitGroup } from 'awaitgroup';
  *
  * const wg = new WaitGroup();
- * for (const url of urls) wg.go(() => fetch(url));
+ * for (const url of urls) {
+ *   wg.go(async () => {
+ *     try {
+ *       pages.set(url, await (await fetch(url)).text());
+ *     } catch (error) {
+ *       failed.set(url, error); // each task handles its own error
+ *     }
+ *   });
+ * }
  * await wg.wait();
+ * ```
+ *
+ * A task whose rejection nothing handles ends a Node process. For a fan-out
+ * that should stop at the first error, with a limit, use `ErrGroup`:
+ *
+ * ```ts
+ * import { ErrGroup } from 'awaitgroup';
+ *
+ * const eg = new ErrGroup({ limit: 8 });
+ * for (const url of urls) eg.go((signal) => fetch(url, { signal }));
+ * await eg.wait(); // rejects with the first failure, after every task settled
  * ```
  *
  * @module

@@ -1,12 +1,12 @@
 /**
- * S16: a pending shared wait keeps the process alive.
+ * A pending shared wait keeps the process alive.
  *
  * Node does not count a pending `Atomics.waitAsync` as pending work: a
  * script whose only remaining work is `await wg.wait()` on a shared group
  * would exit with code 13 while unref'd workers are still running. So while
  * this agent has at least one shared async wait pending, it holds a ref'd
  * interval timer (which never fires in practice), and lets go of it the
- * moment the last one settles (model/README.md M0, M4, M7; the model checks
+ * moment the last one settles (the model checks
  * that a parked multiplexer always has the hold). Browsers have no such
  * notion; there the timer is harmless.
  *
@@ -37,7 +37,7 @@ function isRefable(value: unknown): value is Refable {
   );
 }
 
-/** holdProcess counts one more pending shared wait (model/README.md M0). */
+/** holdProcess counts one more pending shared wait. */
 export function holdProcess(): void {
   if (pending++ !== 0) return;
   if (timer === undefined) timer = setInterval(hold, HOLD_INTERVAL_MS);
@@ -45,11 +45,11 @@ export function holdProcess(): void {
 }
 
 /**
- * releaseProcess counts `count` pending shared waits less (M4, M7: a batch
+ * releaseProcess counts `count` pending shared waits less (a batch
  * settles at once). At 0, where timers can be unref'd (Node, Bun), the timer
  * is kept, unref'd: unref + ref cost 0.25 µs where clearInterval +
  * setInterval cost 1.9 µs, and clearInterval sat on the path from a worker's
- * last done() to the resumed wait (SPEC §7, shared wake latency). Elsewhere
+ * last done() to the resumed wait (shared wake latency). Elsewhere
  * it is cleared.
  */
 export function releaseProcess(count: number): void {

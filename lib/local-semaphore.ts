@@ -12,7 +12,7 @@ import type { Acquirer, Semaphore } from './semaphore.js';
 type Resolve = (value: undefined) => void;
 type Reject = (reason: unknown) => void;
 
-/** Where a {@link Parked} entry is in its life. */
+/** Where a `Parked` entry is in its life. */
 const PARKED = 0;
 const RELEASED = 1;
 const SETTLED = 2;
@@ -21,7 +21,7 @@ const SETTLED = 2;
  * Parked is one entry of the queue: either a single wait with a signal, or a
  * batch of consecutive waits without one. A batch shares one promise: waits
  * that cannot be aborted have nothing of their own to settle, and this is
- * what keeps a pending waiter at a few bytes (SPEC §7).
+ * what keeps a pending waiter at a few bytes.
  */
 class Parked {
   /** How many waits this entry stands for; it needs that many tokens. */
@@ -54,7 +54,7 @@ class Parked {
  * the cost; it is the one way this backend differs from a per-token
  * semaphore.
  *
- * A woken entry resumes in one microtask after the releasing call (S8): the
+ * A woken entry resumes in one microtask after the releasing call: the
  * `done()` that releases a wait and a synchronous `add()` right after it run
  * before the waiter looks at the word again.
  */

@@ -1,7 +1,7 @@
 /**
  * The semaphore a WaitGroup parks its waiters on: Go's
  * `runtime_Semacquire` / `runtime_Semrelease`, made promise-based. Two
- * backends implement {@link Semaphore}: a resolver queue for local groups
+ * backends implement `Semaphore`: a resolver queue for local groups
  * (local-semaphore.ts) and an `Atomics` word for shared groups
  * (atomics-semaphore.ts). The WaitGroup algorithm sees only this interface.
  *
@@ -14,14 +14,14 @@
  */
 export interface Acquirer {
   /**
-   * resumed runs once a waiter has taken its token (model/README.md W9–W11).
-   * It returns normally for the wait to resolve, and throws (S8's REUSED) for
+   * resumed runs once a waiter has taken its token.
+   * It returns normally for the wait to resolve, and throws (ERR_WAITGROUP_REUSED) for
    * it to reject.
    */
   resumed(): void;
   /**
    * withdraw runs when a waiter that has not taken its token is aborted or
-   * times out (model/README.md X1–X2). It returns true if it removed the
+   * times out. It returns true if it removed the
    * waiter's registration from the word, so that no token will be issued for
    * it; false if a release already counted the waiter, so that its token is
    * on its way and the wait must go on to take it.
@@ -33,16 +33,16 @@ export interface Acquirer {
 export interface Semaphore {
   /**
    * release issues `count` tokens and wakes up to `count` parked acquirers,
-   * oldest first (model/README.md R1–R2).
+   * oldest first.
    */
   release(count: number): void;
   /**
    * acquire takes one token for a waiter that has registered in the word,
-   * parking until one is issued (W5–W8), then calls
-   * {@link Acquirer.resumed}. The promise resolves or rejects as `resumed`
+   * parking until one is issued, then calls
+   * `Acquirer.resumed`. The promise resolves or rejects as `resumed`
    * returns or throws. If `signal` aborts before the token is taken and
-   * {@link Acquirer.withdraw} removes the registration, it rejects with
-   * `signal.reason` and leaves nothing parked (S9). It never throws
+   * `Acquirer.withdraw` removes the registration, it rejects with
+   * `signal.reason` and leaves nothing parked. It never throws
    * synchronously.
    */
   acquire(signal: AbortSignal | undefined): Promise<void>;
@@ -51,12 +51,12 @@ export interface Semaphore {
    * semaphore: a local semaphore can never be released while its only
    * thread is blocked (ERR_WAITGROUP_DEADLOCK); a browser's main thread may
    * not block at all (ERR_WAITGROUP_CANNOT_BLOCK). The WaitGroup calls it
-   * before registering a blocking waiter (S10).
+   * before registering a blocking waiter.
    */
   assertCanBlock(): void;
   /**
-   * acquireSync is {@link acquire} for a blocking waiter: it blocks the
-   * thread until it takes a token, then calls {@link Acquirer.resumed}. After
+   * acquireSync is `acquire` for a blocking waiter: it blocks the
+   * thread until it takes a token, then calls `Acquirer.resumed`. After
    * `timeout` milliseconds it withdraws and throws a `TimeoutError`
    * `DOMException`; if the waiter was already released it blocks on until
    * its token arrives and returns normally.

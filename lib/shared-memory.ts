@@ -1,6 +1,6 @@
 /**
- * The layout of a shared group in a `SharedArrayBuffer` (SPEC §2) and the
- * validation of a {@link WaitGroupHandle} (S14).
+ * The layout of a shared group in a `SharedArrayBuffer` and the
+ * validation of a {@link WaitGroupHandle}.
  *
  *   bytes 0–7    state word       (BigInt64Array element, see state.ts)
  *   bytes 8–11   semaphore tokens (Int32Array element)
@@ -50,8 +50,8 @@ export function sharedMemoryAvailable(): boolean {
 
 /**
  * allocateHandle returns a handle to a fresh, zeroed 16-byte
- * `SharedArrayBuffer` (S1), or throws ERR_WAITGROUP_NO_SHARED_MEMORY where
- * `SharedArrayBuffer` does not exist (S14).
+ * `SharedArrayBuffer`, or throws ERR_WAITGROUP_NO_SHARED_MEMORY where
+ * `SharedArrayBuffer` does not exist.
  */
 export function allocateHandle(): WaitGroupHandle {
   if (!sharedMemoryAvailable()) throw noSharedMemory();
@@ -64,7 +64,7 @@ function isSharedArrayBuffer(value: unknown): value is SharedArrayBuffer {
 }
 
 /**
- * validateHandle checks `handle` as S14 requires and returns a frozen copy
+ * validateHandle checks `handle` as `WaitGroup.from` requires and returns a frozen copy
  * of it: a `TypeError` if it is not an object or its `buffer` is not a
  * `SharedArrayBuffer`; a `RangeError` if `byteOffset` is not an integer ≥ 0,
  * not a multiple of 8, or leaves fewer than 16 bytes. A missing `byteOffset`

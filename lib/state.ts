@@ -12,14 +12,14 @@
  *
  * Every valid word has counter in [0, 2^31 - 1], so it lies in [0, 2^63 - 1]
  * and the hot paths can decide everything by comparing the word with
- * constants, without shifting or masking it (see {@link classifyAdd}):
+ * constants, without shifting or masking it (see `classifyAdd`):
  *
  *   counter == 0            ⇔  word < COUNTER_ONE
  *   counter > 0             ⇔  word >= COUNTER_ONE
  *   counter == 0, waiters>0 ⇔  0 < word < COUNTER_ONE   (then waiters == word)
  *
  * This module is pure: no I/O, no state. Arithmetic on raw words is mod 2^64
- * ({@link wrapWord}), as Go's `atomic.AddUint64` is.
+ * (`wrapWord`), as Go's `atomic.AddUint64` is.
  *
  * @module
  */
@@ -61,7 +61,7 @@ export const COUNTER_ONE = ONE;
 /** The word delta of `done()`. */
 export const COUNTER_MINUS_ONE = MINUS_ONE;
 
-/** The largest counter a group may hold (S3). */
+/** The largest counter a group may hold. */
 export const MAX_COUNTER = COUNTER_MAX;
 
 /** The largest number of registered waiters the low half can count. */
@@ -107,40 +107,40 @@ const NEGATIVE = 2;
 const OVERFLOW = 3;
 const MISUSE = 4;
 
-/** The outcomes of {@link classifyAdd}. */
+/** The outcomes of `classifyAdd`. */
 const Outcome = {
   /** Store the next word; nobody is released. */
   Update: UPDATE,
-  /** The counter reaches 0 with waiters registered: reset the word and release them (S5). */
+  /** The counter reaches 0 with waiters registered: reset the word and release them. */
   Release: RELEASE,
-  /** The counter would go below 0 (S3): refuse, word unchanged. */
+  /** The counter would go below 0: refuse, word unchanged. */
   Negative: NEGATIVE,
-  /** The counter would exceed {@link MAX_COUNTER} (S3): refuse, word unchanged. */
+  /** The counter would exceed `MAX_COUNTER`: refuse, word unchanged. */
   Overflow: OVERFLOW,
-  /** A positive add from counter 0 while waiters are registered (S4): refuse. */
+  /** A positive add from counter 0 while waiters are registered: refuse. */
   Misuse: MISUSE,
 } as const;
 
-/** What {@link classifyAdd} decided about an add. */
+/** What `classifyAdd` decided about an add. */
 export const AddOutcome = Outcome;
 
-/** One of the {@link AddOutcome} values. */
+/** One of the `AddOutcome` values. */
 export type AddOutcome = (typeof AddOutcome)[keyof typeof AddOutcome];
 
 /**
  * addToWord returns `word` with `delta` (a safe integer) added to its
- * counter, exact (not wrapped): the `next` of {@link classifyAdd}.
+ * counter, exact (not wrapped): the `next` of `classifyAdd`.
  *
  * `add(1)` and `done()` pass a constant 1 or −1; once V8 has inlined this
  * into them, the tests fold away and what is left is one int64 addition of
- * a constant of this module (SPEC §7).
+ * a constant of this module.
  *
  * −1 is tested first so that every call runs both tests: a fan-out calls
  * add(1) N times before its first done(), and a test of −1 that only done()
  * reached would have no type feedback when V8 optimised this on the adds,
  * so the first done() would deoptimise it (`--trace-deopt`: "Insufficient
  * type feedback for compare operation"), and the N dones would run
- * unoptimised: the fan-out 1e4 row, cold (SPEC §7).
+ * unoptimised: the fan-out 1e4 row, cold.
  */
 export function addToWord(word: bigint, delta: number): bigint {
   // One `+` for both: a `-` that only done() reached would have no type
@@ -158,7 +158,7 @@ export function addToWord(word: bigint, delta: number): bigint {
 /**
  * classifyAdd decides what an add of `delta` (a safe integer) that takes the
  * valid word `word` to `next` (`word` plus the word delta, exact, not
- * wrapped: see {@link addToWord}) does (model/README.md A2–A6), in the order
+ * wrapped: see `addToWord`) does, in the order
  * of Go's checks: negative, overflow, misuse, release. With outcome Release,
  * `next` is the number of waiters to release.
  *
@@ -168,7 +168,7 @@ export function addToWord(word: bigint, delta: number): bigint {
  * own half. Each comparison of a `bigint` with a constant costs about a
  * nanosecond in optimised code (see the constants above), so each half
  * tests first what a fan-out and an add+done pair meet: one to three
- * comparisons for add(1), one or two for done() (SPEC §7, the add+done pair).
+ * comparisons for add(1), one or two for done() (the add+done pair).
  */
 export function classifyAdd(word: bigint, next: bigint, delta: number): AddOutcome {
   if (delta > 0) {
@@ -192,24 +192,24 @@ export function classifyAdd(word: bigint, next: bigint, delta: number): AddOutco
   return next < ZERO ? NEGATIVE : RELEASE;
 }
 
-/** isCounterZero reports whether the counter of the valid word `word` is 0 (model/README.md W2). */
+/** isCounterZero reports whether the counter of the valid word `word` is 0. */
 export function isCounterZero(word: bigint): boolean {
   return word < ONE;
 }
 
-/** withWaiter returns `word` with one more waiter (model/README.md W3). */
+/** withWaiter returns `word` with one more waiter. */
 export function withWaiter(word: bigint): bigint {
   return word + 1n;
 }
 
-/** withoutWaiter returns `word` with one waiter less (model/README.md X2); see {@link isRegistered}. */
+/** withoutWaiter returns `word` with one waiter less; see `isRegistered`. */
 export function withoutWaiter(word: bigint): bigint {
   return word - 1n;
 }
 
 /**
  * hasMostWaiters reports whether the waiter half of `word` is full
- * ({@link MAX_WAITERS}): one more registration would carry into the counter.
+ * (`MAX_WAITERS`): one more registration would carry into the counter.
  */
 export function hasMostWaiters(word: bigint): boolean {
   return (word & WAITER_MASK) === WAITER_MASK;
@@ -217,7 +217,7 @@ export function hasMostWaiters(word: bigint): boolean {
 
 /**
  * isRegistered reports whether `word` can still hold an unreleased waiter:
- * counter > 0 and waiters > 0 (model/README.md X2). Not `word != 0`: a word of
+ * counter > 0 and waiters > 0. Not `word != 0`: a word of
  * the next generation with no waiters, `(c > 0, 0)`, must not be decremented.
  */
 export function isRegistered(word: bigint): boolean {

@@ -1,6 +1,6 @@
 /**
  * WaitGroup: Go's sync.WaitGroup algorithm, written once against a
- * {@link StateCell} (where the word lives) and a {@link Semaphore} (where
+ * `StateCell` (where the word lives) and a `Semaphore` (where
  * waiters park). A local group and a shared group differ only in those two.
  *
  * @module
@@ -52,10 +52,10 @@ import {
 
 /** Options of the {@link WaitGroup} constructor. */
 export interface WaitGroupOptions {
-  /** Put the group in a fresh `SharedArrayBuffer`, so that workers can attach to it (S1). */
+  /** Put the group in a fresh `SharedArrayBuffer`, so that workers can attach to it. */
   readonly shared?: boolean | undefined;
   /**
-   * Debug mode (D1): record where each unit was added, so that {@link WaitGroup.unfinished}
+   * Debug mode: record where each unit was added, so that {@link WaitGroup.unfinished}
    * and the reports of a wait that can never return name it. Default: on when the
    * environment has `AWAITGROUP_DEBUG=1`; `false` turns it off even then.
    */
@@ -64,13 +64,13 @@ export interface WaitGroupOptions {
 
 /** Options of {@link WaitGroup.wait}. */
 export interface WaitOptions {
-  /** Abort the wait: it rejects with `signal.reason` and deregisters (S9). */
+  /** Abort the wait: it rejects with `signal.reason` and deregisters. */
   readonly signal?: AbortSignal | undefined;
 }
 
 /** Options of {@link WaitGroup.waitSync}. */
 export interface WaitSyncOptions {
-  /** Give up after this many milliseconds with a `TimeoutError` (S10). Default: no limit. */
+  /** Give up after this many milliseconds with a `TimeoutError`. Default: no limit. */
   readonly timeout?: number | undefined;
 }
 
@@ -85,7 +85,7 @@ const nextWord = addToWord;
 const classify = classifyAdd;
 const counterIsZero = isCounterZero;
 
-/** The handlers a go() task's result settles into: each calls done() once (S11). */
+/** The handlers a go() task's result settles into: each calls done() once. */
 interface Settlers {
   readonly fulfilled: <T>(value: T) => T;
   readonly rejected: (reason: unknown) => never;
@@ -99,7 +99,7 @@ let attaching: WaitGroupHandle | undefined;
 
 /**
  * WaitSide is the wait half of Go's algorithm over one cell, which the
- * semaphore calls back into (model/README.md W9–W11 and X1–X2).
+ * semaphore calls back into.
  */
 class WaitSide implements Acquirer {
   readonly #cell: StateCell;
@@ -127,7 +127,7 @@ class WaitSide implements Acquirer {
 }
 
 /**
- * safeDelta returns `delta` if it is a safe integer and throws S2's TypeError
+ * safeDelta returns `delta` if it is a safe integer and throws add's TypeError
  * otherwise. Kept out of add() so that the hot path stays small enough to be
  * inlined whole into its caller (V8 budgets inlining by bytecode size).
  */
@@ -139,7 +139,7 @@ function safeDelta(delta: number): number {
   );
 }
 
-/** refusal is the error of a refused add (model/README.md A2–A4), built out of the hot path. */
+/** refusal is the error of a refused add, built out of the hot path. */
 function refusal(outcome: AddOutcome, word: bigint, delta: number): WaitGroupError {
   if (outcome === AddOutcome.Negative) return negativeCounter(counterOf(word), delta);
   if (outcome === AddOutcome.Overflow) return counterOverflow(counterOf(word), delta);
@@ -152,8 +152,8 @@ function badOptions(method: string, what: string, value: unknown): TypeError {
 
 /**
  * A WaitGroup waits for a collection of tasks to finish. The code that starts
- * the tasks calls {@link add} to set how many there are; each task calls
- * {@link done} when it finishes; {@link wait} returns a promise that resolves
+ * the tasks calls {@link WaitGroup.add} to set how many there are; each task calls
+ * {@link WaitGroup.done} when it finishes; {@link WaitGroup.wait} returns a promise that resolves
  * once all of them have. It is Go's `sync.WaitGroup`, with the same counter,
  * the same checks and the same messages, for the event loop.
  *
@@ -164,31 +164,44 @@ function badOptions(method: string, what: string, value: unknown): TypeError {
  * The `done()` that brings the counter to zero happens before every `wait()`
  * it releases resolves.
  *
+ * `go()` returns the task's own promise, and `wait()` does not collect
+ * errors: a task that can fail must handle its error (or the caller the
+ * promise), or its rejection is unhandled, which ends a Node process. For a
+ * fan-out that should stop at the first error, use an {@link ErrGroup}.
+ *
  * @example
  * ```ts
  * const wg = new WaitGroup();
- * for (const url of urls) wg.go(() => fetch(url));
+ * for (const url of urls) {
+ *   wg.go(async () => {
+ *     try {
+ *       pages.set(url, await (await fetch(url)).text());
+ *     } catch (error) {
+ *       failed.set(url, error); // each task handles its own error
+ *     }
+ *   });
+ * }
  * await wg.wait();
  * ```
  */
 export class WaitGroup implements AsyncDisposable {
-  /** How many bytes of a `SharedArrayBuffer` a shared group occupies (SPEC §2). */
+  /** How many bytes of a `SharedArrayBuffer` a shared group occupies. */
   static readonly BYTE_LENGTH: 16 = BYTE_LENGTH;
 
   readonly #cell: StateCell;
-  /** A local group makes its semaphore at its first wait ({@link #sem}): an idle group stays small (SPEC §7). */
+  /** A local group makes its semaphore at its first wait (`#sem`): an idle group stays small. */
   #semaphore: Semaphore | undefined;
-  /** go()'s settle handlers, made at the first go() ({@link #makeSettlers}). */
+  /** go()'s settle handlers, made at the first go() (`#makeSettlers`). */
   #settlers: Settlers | undefined;
 
   /**
-   * Creates an empty group: counter 0, no waiters (S1). With
+   * Creates an empty group: counter 0, no waiters. With
    * `{ shared: true }` the group lives in a fresh 16-byte `SharedArrayBuffer`
-   * and {@link handle} names it for workers.
+   * and {@link WaitGroup.handle} names it for workers.
    *
    * @throws {TypeError} if `options` is not an object or `shared` is not a boolean.
    * @throws {WaitGroupError} ERR_WAITGROUP_NO_SHARED_MEMORY if `shared` is
-   *   requested where `SharedArrayBuffer` does not exist (S14).
+   *   requested where `SharedArrayBuffer` does not exist.
    */
   constructor(options?: WaitGroupOptions) {
     let handle = attaching;
@@ -229,7 +242,7 @@ export class WaitGroup implements AsyncDisposable {
   }
 
   /**
-   * from attaches to the shared group that `handle` names (S14). Any number
+   * from attaches to the shared group that `handle` names. Any number
    * of instances, in any agents, attached to the same bytes are one group.
    * Sixteen zero bytes are an empty group, ready to use.
    *
@@ -261,7 +274,7 @@ export class WaitGroup implements AsyncDisposable {
 
   /**
    * handle names the group's shared memory: pass it to a worker (it is
-   * structured-cloneable) and attach there with {@link WaitGroup.from} (S14).
+   * structured-cloneable) and attach there with {@link WaitGroup.from}.
    *
    * @throws {WaitGroupError} ERR_WAITGROUP_NOT_SHARED on a local group.
    */
@@ -271,28 +284,28 @@ export class WaitGroup implements AsyncDisposable {
     return cell.handle;
   }
 
-  /** counter is the number of tasks not yet done, read from the current word (S13). */
+  /** counter is the number of tasks not yet done, read from the current word. */
   get counter(): number {
     return counterOf(this.#cell.load());
   }
 
-  /** waiters is the number of registered waits not yet released, from the current word (S13). */
+  /** waiters is the number of registered waits not yet released, from the current word. */
   get waiters(): number {
     return waitersOf(this.#cell.load());
   }
 
   /**
    * add adds `delta`, which may be negative, to the counter. If the counter
-   * becomes zero, every pending {@link wait} is released (S5). If the counter
+   * becomes zero, every pending {@link WaitGroup.wait} is released. If the counter
    * would go negative or above 2^31 − 1, add throws and the group is
-   * unchanged (S3: Go applies the add and panics; this refuses it).
+   * unchanged (Go applies the add and panics; this refuses it).
    *
    * Calls with a positive delta that start from zero must happen before the
-   * {@link wait} they are meant for; reuse the group only after every earlier
-   * wait has settled (S4, S8).
+   * {@link WaitGroup.wait} they are meant for; reuse the group only after every earlier
+   * wait has settled.
    *
    * @param delta - a safe integer; default 1
-   * @throws {TypeError} if `delta` is not a safe integer (S2).
+   * @throws {TypeError} if `delta` is not a safe integer.
    * @throws {WaitGroupError} ERR_WAITGROUP_NEGATIVE_COUNTER,
    *   ERR_WAITGROUP_COUNTER_OVERFLOW or ERR_WAITGROUP_MISUSE.
    * @example
@@ -312,7 +325,7 @@ export class WaitGroup implements AsyncDisposable {
   }
 
   /**
-   * done decrements the counter by one: `add(-1)` (S6). Call it once for
+   * done decrements the counter by one: `add(-1)`. Call it once for
    * every unit added, when that task has finished.
    *
    * @throws {WaitGroupError} ERR_WAITGROUP_NEGATIVE_COUNTER if the counter is 0.
@@ -322,14 +335,14 @@ export class WaitGroup implements AsyncDisposable {
   }
 
   /**
-   * #add is Go's Add over the word (model/README.md A1–A7): a compare-and-swap
+   * #add is Go's Add over the word: a compare-and-swap
    * loop in which a refused add writes nothing, and the add that brings the
    * counter to zero resets the whole word, waiters included, in the same
    * compare-and-swap, then releases the waiters it read.
    *
    * `delta` is a safe integer. It stays a number, not a word delta, so that
    * V8 folds the constant 1 or −1 of add() and done() into the inlined body
-   * and keeps the whole path on int64 machine arithmetic (SPEC §7): keep this
+   * and keeps the whole path on int64 machine arithmetic: keep this
    * method and what it calls small, as V8 inlines by bytecode budget.
    */
   #add(delta: number): void {
@@ -348,10 +361,10 @@ export class WaitGroup implements AsyncDisposable {
 
   /**
    * #settle ends an add that does more than store its word: the release
-   * (A6–A7; `next` is the waiter count) or a refusal (A2–A4). It returns
+   * (`next` is the waiter count) or a refusal. It returns
    * false if the release lost its compare-and-swap, and #add retries. Kept
    * out of #add so that the whole of add() and done() fits V8's inlining
-   * budget twice in a caller's loop (SPEC §7, the add+done pair).
+   * budget twice in a caller's loop (the add+done pair).
    */
   #settle(outcome: AddOutcome, word: bigint, next: bigint, delta: number): boolean {
     if (outcome !== RELEASE) throw refusal(outcome, word, delta);
@@ -361,21 +374,34 @@ export class WaitGroup implements AsyncDisposable {
   }
 
   /**
-   * wait returns a promise that resolves once the counter is zero (S7). If it
+   * wait returns a promise that resolves once the counter is zero. If it
    * is zero already, the promise is already resolved and nothing is
    * registered. Otherwise the wait registers as a waiter and resolves when
    * the `done()` that brings the counter to zero releases it, in the order
-   * the waits were made (S5).
+   * the waits were made.
    *
-   * It never throws: a bad option, an aborted signal (S9) and reuse of the
-   * group before the wait has resumed (S8, ERR_WAITGROUP_REUSED) reject the
+   * It never throws: a bad option, an aborted signal and reuse of the
+   * group before the wait has resumed (ERR_WAITGROUP_REUSED) reject the
    * promise. Waits without a signal may share one promise object.
    *
    * @param options - `signal` aborts the wait: it rejects with
    *   `signal.reason` and deregisters; an abort after the release is ignored.
+   * A timeout needs a timer that keeps the process alive. Node's
+   * `AbortSignal.timeout()` does not, and a pending local wait does not
+   * either: `await wg.wait({ signal: AbortSignal.timeout(5_000) })` at the
+   * top level, with a `done()` that never comes, ends the process at once
+   * (exit code 13) instead of rejecting. A shared group's pending wait keeps
+   * the process alive itself.
+   *
    * @example
    * ```ts
-   * await wg.wait({ signal: AbortSignal.timeout(5_000) });
+   * const controller = new AbortController();
+   * const timer = setTimeout(() => controller.abort(new Error('gave up')), 5_000);
+   * try {
+   *   await wg.wait({ signal: controller.signal });
+   * } finally {
+   *   clearTimeout(timer);
+   * }
    * ```
    */
   wait(options?: WaitOptions): Promise<void> {
@@ -391,7 +417,7 @@ export class WaitGroup implements AsyncDisposable {
   }
 
   /**
-   * waitSync blocks the calling thread until the counter is zero (S10). It
+   * waitSync blocks the calling thread until the counter is zero. It
    * returns at once if the counter is zero. On a shared group it blocks in
    * `Atomics.wait` until released, or until `timeout` ms have passed: then it
    * deregisters and throws a `DOMException` named `TimeoutError`.
@@ -399,7 +425,7 @@ export class WaitGroup implements AsyncDisposable {
    * @throws {WaitGroupError} ERR_WAITGROUP_DEADLOCK on a local group with a
    *   counter above zero (nothing could release it); ERR_WAITGROUP_CANNOT_BLOCK
    *   where the thread may not block (a browser's main thread);
-   *   ERR_WAITGROUP_REUSED as {@link wait} rejects.
+   *   ERR_WAITGROUP_REUSED as {@link WaitGroup.wait} rejects.
    * @throws {TypeError} if `timeout` is not a number ≥ 0.
    * @example
    * ```ts
@@ -436,7 +462,7 @@ export class WaitGroup implements AsyncDisposable {
   }
 
   /**
-   * #register is Go's Wait up to the park (model/README.md W1–W3): it returns the
+   * #register is Go's Wait up to the park: it returns the
    * settled promise if the counter is zero, and true once it has registered
    * one more waiter. A blocking waiter first asks the semaphore whether this
    * thread may block at all, so that a refusal registers nothing.
@@ -459,15 +485,15 @@ export class WaitGroup implements AsyncDisposable {
   /**
    * go adds 1 to the counter, calls `fn` at once (as `Promise.try` does) and
    * returns a promise of its result; `done()` runs exactly once when that
-   * result settles, fulfilled or rejected, a synchronous throw included
-   * (S11). Task errors are the returned promise's to report: `wait()` does
+   * result settles, fulfilled or rejected, a synchronous throw included.
+   * Task errors are the returned promise's to report: `wait()` does
    * not collect them.
    *
-   * In debug mode the task is one unit of {@link unfinished}, named by
-   * `options.name`, retired when its result settles (D2).
+   * In debug mode the task is one unit of {@link WaitGroup.unfinished}, named by
+   * `options.name`, retired when its result settles.
    *
    * @param fn - the task
-   * @param options - `name` names the task in debug mode's reports (D1)
+   * @param options - `name` names the task in debug mode's reports
    * @throws {TypeError} if `fn` is not a function, or `options` or `name` is
    *   malformed; nothing is added.
    * @throws {WaitGroupError} ERR_WAITGROUP_COUNTER_OVERFLOW; `fn` is not called.
@@ -499,9 +525,8 @@ export class WaitGroup implements AsyncDisposable {
    * #makeSettlers makes the group's pair of go() settle handlers, once. They
    * are made here and not in go(): a closure over `this` written in go()
    * makes V8 allocate a context on every go() call, taken or not (40 B per
-   * task in the go() fan-out rows of SPEC §7, against (f)). One field holds
-   * both: two fields cost an idle group 16 B on Node 24 and 26 (SPEC §7,
-   * idle group ≤ 320 B).
+   * task in the go() fan-out rows of the benchmarks, against (f)). One field holds
+   * both: two fields cost an idle group 16 B on Node 24 and 26 (* idle group ≤ 320 B).
    */
   #makeSettlers(): Settlers {
     const settlers: Settlers = {
@@ -519,7 +544,7 @@ export class WaitGroup implements AsyncDisposable {
   }
 
   /**
-   * unfinished returns the units not yet done, oldest first (D2). In debug
+   * unfinished returns the units not yet done, oldest first. In debug
    * mode each `add(n)` and `go()` is a unit with its name, call site, time and
    * the counts it still holds; `done()` retires the oldest `add` unit's counts,
    * a `go()` task its own. A shared group lists what this instance added.
@@ -529,15 +554,15 @@ export class WaitGroup implements AsyncDisposable {
    * @example
    * ```ts
    * const wg = new WaitGroup({ debug: true });
-   * wg.go(() => fetch(url), { name: url });
-   * wg.unfinished(); // [{ name: url, site: 'file:///app/crawl.js:41:7', since: 1764662400000, count: 1 }]
+   * wg.add(1); // and a done() that never comes
+   * wg.unfinished(); // [{ name: undefined, site: 'file:///app/crawl.js:2:4', since: 1764662400000, count: 1 }]
    * ```
    */
   unfinished(): readonly UnfinishedTask[] {
     return unfinishedOf(this, this.counter);
   }
 
-  /** `await using wg = new WaitGroup()` waits for the group when the scope ends (S12). */
+  /** `await using wg = new WaitGroup()` waits for the group when the scope ends. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.wait();
   }
@@ -547,8 +572,8 @@ export class WaitGroup implements AsyncDisposable {
   }
 
   /**
-   * How Node's `util.inspect` shows a group (S13): its counter, waiters and
-   * home; in debug mode also its unfinished units (D3).
+   * How Node's `util.inspect` shows a group: its counter, waiters and
+   * home; in debug mode also its unfinished units.
    */
   [Symbol.for('nodejs.util.inspect.custom')](
     _depth: number,

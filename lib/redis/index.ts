@@ -1,6 +1,6 @@
 /**
  * awaitgroup/redis: one WaitGroup across processes and machines, its state
- * in Redis or a Redis Cluster (SPEC §9). Node only; bring your own client
+ * in Redis or a Redis Cluster. Node only; bring your own client
  * (node-redis ≥ 5 or ioredis ≥ 5).
  *
  * ```ts

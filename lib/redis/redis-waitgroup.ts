@@ -1,8 +1,8 @@
 /**
  * RedisWaitGroup: Go's sync.WaitGroup for many processes on many hosts, its
- * state in Redis (SPEC §9). Each operation is one script (scripts/); this
+ * state in Redis. Each operation is one script (scripts/); this
  * class validates, retries transient failures with the same operation id
- * (R7) and keeps this process' pending waits, which one {@link Waker} per
+ * and keeps this process' pending waits, which one `Waker` per
  * client serves.
  *
  * @module
@@ -30,7 +30,7 @@ import { REGISTER } from './scripts/register.js';
 import { RENEW } from './scripts/renew.js';
 import { type Waker, wakerOf } from './waker.js';
 
-/** What identifies a group in Redis: its name and the epoch `create` gave it (R3). Plain JSON. */
+/** What identifies a group in Redis: its name and the epoch `create` gave it. Plain JSON. */
 export interface RedisWaitGroupHandle {
   readonly name: string;
   readonly epoch: string;
@@ -40,23 +40,23 @@ export interface RedisWaitGroupHandle {
 export interface RedisWaitGroupOptions {
   /**
    * Milliseconds after the group's last change before Redis drops all its
-   * keys (R9). `create` stores it in the group (default 86,400,000: a day);
+   * keys. `create` stores it in the group (default 86,400,000: a day);
    * `from` keeps the group's own unless it passes one, which then replaces it.
    */
   readonly ttl?: number | undefined;
-  /** Milliseconds a go() task's process may be silent before the task counts as lost (R11). Default 30,000. */
+  /** Milliseconds a go() task's process may be silent before the task counts as lost. Default 30,000. */
   readonly lease?: number | undefined;
 }
 
 /** Options of {@link RedisWaitGroup.done}. */
 export interface RedisDoneOptions {
-  /** Count this done once for the group's lifetime, however often it is called with this id (R13). */
+  /** Count this done once for the group's lifetime, however often it is called with this id. */
   readonly id?: string | undefined;
 }
 
 /** Options of {@link RedisWaitGroup.wait}. */
 export interface RedisWaitOptions {
-  /** Abort the wait: it deregisters atomically and rejects with `signal.reason` (R6). */
+  /** Abort the wait: it deregisters atomically and rejects with `signal.reason`. */
   readonly signal?: AbortSignal | undefined;
 }
 
@@ -79,7 +79,7 @@ const scripts = {
   renew: new Script(RENEW),
 };
 
-/** opId returns an id no other operation of any process has (R7). */
+/** opId returns an id no other operation of any process has. */
 function opId(): string {
   return `${PROCESS}:${++sequence}`;
 }
@@ -95,11 +95,11 @@ interface Pending {
  * RedisWaitGroup waits for a collection of tasks that run in many processes,
  * on many hosts, to finish. Its counter, its waiters and its generation live
  * in Redis under keys that share the hash tag `{name}`, so the same group
- * works on one server and on a Redis Cluster (R1).
+ * works on one server and on a Redis Cluster.
  *
  * Every process attaches with {@link RedisWaitGroup.from} and the group's
  * handle; `add` and `done` are Go's Add and Done, applied once each even
- * when a reply is lost and the call is retried (R7); `wait` resolves when
+ * when a reply is lost and the call is retried; `wait` resolves when
  * the counter reaches zero. The `done()` that brings the counter to zero
  * happens before every `wait()` it releases resolves.
  *
@@ -112,9 +112,9 @@ interface Pending {
  * ```
  */
 export class RedisWaitGroup implements AsyncDisposable {
-  /** The group's name (R1). */
+  /** The group's name. */
   readonly name: string;
-  /** The handle other processes attach with (R3): `{ name, epoch }`, plain JSON. */
+  /** The handle other processes attach with: `{ name, epoch }`, plain JSON. */
   readonly handle: RedisWaitGroupHandle;
   readonly #connection: Connection;
   readonly #waker: Waker;
@@ -151,7 +151,7 @@ export class RedisWaitGroup implements AsyncDisposable {
 
   /**
    * create makes an empty group named `name` in Redis with a fresh random
-   * epoch (R3) and returns it. An existing live group of that name is
+   * epoch and returns it. An existing live group of that name is
    * `ERR_WAITGROUP_EXISTS`; nothing is changed then.
    *
    * @param client - a node-redis client or cluster, or an ioredis Redis or Cluster
@@ -179,9 +179,9 @@ export class RedisWaitGroup implements AsyncDisposable {
   }
 
   /**
-   * from attaches to the group that `handle` names, without a round trip
-   * (R3). A handle whose group is gone, or was created again under the same
-   * name, makes every later call reject with `ERR_WAITGROUP_LOST` (R8).
+   * from attaches to the group that `handle` names, without a round trip.
+   * A handle whose group is gone, or was created again under the same
+   * name, makes every later call reject with `ERR_WAITGROUP_LOST`.
    *
    * @throws TypeError or RangeError for a bad client, handle or option
    */
@@ -213,9 +213,9 @@ export class RedisWaitGroup implements AsyncDisposable {
   }
 
   /**
-   * add adds `delta`, which may be negative, to the counter (R2, S2, S3).
+   * add adds `delta`, which may be negative, to the counter.
    * If the counter becomes zero, every pending `wait()` of the current
-   * generation, in every process, resolves (R4). An add that would take the
+   * generation, in every process, resolves. An add that would take the
    * counter below zero or above 2^31 − 1 rejects and changes nothing.
    *
    * @param delta - a safe integer; default 1
@@ -232,9 +232,9 @@ export class RedisWaitGroup implements AsyncDisposable {
   }
 
   /**
-   * done decrements the counter by one (S6). With `{ id }` it counts once
+   * done decrements the counter by one. With `{ id }` it counts once
    * for the group's lifetime: a later `done({ id })` with the same id
-   * resolves and changes nothing (R13), so a queue that runs a job twice
+   * resolves and changes nothing, so a queue that runs a job twice
    * cannot release the group early.
    *
    * @throws TypeError for a bad id; WaitGroupError ERR_WAITGROUP_NEGATIVE_COUNTER, ERR_WAITGROUP_LOST
@@ -261,10 +261,10 @@ export class RedisWaitGroup implements AsyncDisposable {
 
   /**
    * go adds one, runs `fn` once that add is applied, and calls done when
-   * its result settles, fulfilled or rejected (S11). While it runs, the
+   * its result settles, fulfilled or rejected. While it runs, the
    * task holds a lease renewed by this process; should the process die, the
    * lease expires and every pending wait rejects with
-   * `ERR_WAITGROUP_TASK_LOST` naming the task and its owner (R11).
+   * `ERR_WAITGROUP_TASK_LOST` naming the task and its owner.
    *
    * @returns the task's result; a failed done after a fulfilled task rejects with its error
    * @throws TypeError for a non-function or bad options, with nothing added
@@ -290,13 +290,13 @@ export class RedisWaitGroup implements AsyncDisposable {
   }
 
   /**
-   * wait resolves when the counter is zero (S7, R5): at once if it is zero
+   * wait resolves when the counter is zero: at once if it is zero
    * now, else when the generation it registered in is released. It never
    * throws synchronously. A waiter re-checks the state after its connection
    * comes back and at least every second, so no release is missed.
    *
-   * @throws (rejects) `signal.reason` on abort (R6); WaitGroupError ERR_WAITGROUP_LOST (R8),
-   *   ERR_WAITGROUP_TASK_LOST (R11)
+   * @throws (rejects) `signal.reason` on abort; WaitGroupError ERR_WAITGROUP_LOST,
+   *   ERR_WAITGROUP_TASK_LOST
    */
   async wait(options?: RedisWaitOptions): Promise<void> {
     const signal = signalOf(options);
@@ -347,7 +347,7 @@ export class RedisWaitGroup implements AsyncDisposable {
     return { counter: Number(reply[2]), waiters: Number(reply[3]) };
   }
 
-  /** `await using wg = …` waits for the group when the scope ends (S12). */
+  /** `await using wg = …` waits for the group when the scope ends. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.wait();
   }
@@ -455,12 +455,12 @@ export class RedisWaitGroup implements AsyncDisposable {
     unwatch?.();
   }
 
-  /** released settles the waits whose generation is before `gen` (R5). */
+  /** released settles the waits whose generation is before `gen`. */
   #released(gen: number): void {
     for (const pending of [...this.#pending]) if (pending.gen < gen) pending.resolve();
   }
 
-  /** recheck reads the state: the truth that the stream only hints at (R5, R8, R11). */
+  /** recheck reads the state: the truth that the stream only hints at. */
   async #recheck(): Promise<void> {
     if (this.#checking || this.#pending.size === 0) return;
     this.#checking = true;
@@ -482,7 +482,7 @@ export class RedisWaitGroup implements AsyncDisposable {
     }
   }
 
-  /** run runs a script on this group's keys, retrying transient failures (R7). */
+  /** run runs a script on this group's keys, retrying transient failures. */
   async #run(script: Script, args: readonly string[]): Promise<unknown[]> {
     for (let attempt = 1; ; attempt++) {
       try {

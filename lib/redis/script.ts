@@ -23,8 +23,7 @@ export class Script {
   }
 
   /**
-   * run runs the script on the node that holds `keys` (all of one hash tag,
-   * R1) and returns its reply.
+   * run runs the script on the node that holds `keys` (all of one hash tag) and returns its reply.
    */
   async run(
     connection: Connection,

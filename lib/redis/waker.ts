@@ -1,10 +1,10 @@
 /**
- * Waker: the one blocking connection per Redis node of a process (R10).
+ * Waker: the one blocking connection per Redis node of a process.
  * Every pending wait of every group of that process that was given the same
  * client is served by it: it reads the groups' release streams with
  * `XREAD BLOCK` and hands each entry to the groups as a hint. A hint is
  * never the truth: the groups re-check the state in Redis after the
- * connection comes back and at least every second (R5).
+ * connection comes back and at least every second.
  *
  * On one server a single `XREAD` covers every stream. On a Cluster one
  * command may only name keys of one slot, so each stream gets its own read
@@ -36,7 +36,7 @@ interface Stream {
 const IDLE_BLOCK_MS = 1000;
 /**
  * How long the blocking connection outlives the last pending wait of the
- * process (R10). Closing it costs the client about 100 µs of CPU; done at
+ * process. Closing it costs the client about 100 µs of CPU; done at
  * once, that work ran while the other processes on the machine were
  * resuming their released waits (bench, 2 cores, the last done() → 4
  * processes resumed: 2.2–2.5 × (x) with node-redis, 1.4–1.5 × without the
@@ -134,7 +134,7 @@ export class Waker {
   }
 
   /**
-   * closeWhenIdle closes the blocking connection {@link LINGER_MS} after the
+   * closeWhenIdle closes the blocking connection `LINGER_MS` after the
    * last watched stream was unwatched, unless a new wait has come meanwhile.
    */
   #closeWhenIdle(): void {

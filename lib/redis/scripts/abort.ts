@@ -1,11 +1,11 @@
 /**
- * abort (R6): deregister a waiter whose signal fired, unless its generation
+ * abort: deregister a waiter whose signal fired, unless its generation
  * has already been released, in one atomic step.
  *
  * KEYS[1..4] the group's keys (see prelude.ts)
  * ARGV[1] epoch
  * ARGV[2] ttl in ms, or '' for the group's own
- * ARGV[3] operation id: a retried abort counts once (R7)
+ * ARGV[3] operation id: a retried abort counts once
  * ARGV[4] the generation the waiter registered in
  *
  * Returns {'aborted'}, {'released'} or {'lost', why}.

@@ -1,5 +1,5 @@
 /**
- * add (R2, R4, R7, R11, R13): Go's Add, done and the lease of a go() task in
+ * add: Go's Add, done and the lease of a go() task in
  * one atomic step. The add that brings the counter to zero with waiters
  * resets the counter and the waiters, advances the generation and appends
  * one stream entry that every blocked reader receives: O(1) work for any
@@ -8,10 +8,10 @@
  * KEYS[1..4] the group's keys (see prelude.ts)
  * ARGV[1] epoch
  * ARGV[2] ttl in ms, or '' for the group's own
- * ARGV[3] operation id: a retried call with the same id applies once (R7)
+ * ARGV[3] operation id: a retried call with the same id applies once
  * ARGV[4] delta, a safe integer
- * ARGV[5] done id, or '': counted once for the group's lifetime (R13)
- * ARGV[6] lease: '' none, 'start' a go() task starts, 'end' it settled (R11)
+ * ARGV[5] done id, or '': counted once for the group's lifetime
+ * ARGV[6] lease: '' none, 'start' a go() task starts, 'end' it settled
  * ARGV[7] the task id of the lease
  * ARGV[8] lease length in ms ('start')
  * ARGV[9] the task's name and owner as JSON ('start')

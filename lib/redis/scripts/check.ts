@@ -1,5 +1,5 @@
 /**
- * check (R5, R8, R11): read the state without changing it, for state(),
+ * check: read the state without changing it, for state(),
  * the waiters' re-check after a reconnect and at least every second, and
  * the lease watch.
  *

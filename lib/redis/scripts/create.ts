@@ -1,10 +1,10 @@
 /**
- * create (R3): make an empty group with a fresh epoch, unless a live group
+ * create: make an empty group with a fresh epoch, unless a live group
  * of that name exists.
  *
  * KEYS[1..4] the group's keys (see prelude.ts)
  * ARGV[1] the new epoch
- * ARGV[2] ttl in ms (R9), stored in the group
+ * ARGV[2] ttl in ms, stored in the group
  *
  * Returns {'ok'} or {'exists'}.
  *

@@ -1,21 +1,21 @@
 /**
  * The lines every script of a group starts with: its keys, the epoch check
- * (R8) and the sliding TTL (R9). Each script is this prelude followed by its
+ * and the sliding TTL. Each script is this prelude followed by its
  * own body, sent as one EVALSHA.
  *
  * State layout (why two fields): Lua numbers are doubles, exact only below
  * 2^53. Go's packed 64-bit word (counter << 32 | waiters) would exceed that
  * as soon as the counter is 2^21, so the counter and the waiters are two
  * fields of one hash, each kept in [0, 2^31 − 1], and every sum a script
- * computes stays far below 2^53 (R2).
+ * computes stays far below 2^53.
  *
  * KEYS[1] awaitgroup:{name}         hash: epoch, counter, waiters, gen, ttl
- * KEYS[2] awaitgroup:{name}:ops     hash: o:<op id> applied operations (R7),
- *                                   d:<done id> counted done ids (R13),
- *                                   l:<task id> a go() task's name and owner (R11)
- * KEYS[3] awaitgroup:{name}:events  stream: one entry per release, field gen (R4)
+ * KEYS[2] awaitgroup:{name}:ops     hash: o:<op id> applied operations,
+ *                                   d:<done id> counted done ids,
+ *                                   l:<task id> a go() task's name and owner
+ * KEYS[3] awaitgroup:{name}:events  stream: one entry per release, field gen
  * KEYS[4] awaitgroup:{name}:leases  sorted set: go() task id scored by its lease's
- *                                   expiry in Redis' milliseconds (R11)
+ *                                   expiry in Redis' milliseconds
  * ARGV[1] the epoch the caller attached to
  * ARGV[2] ttl in ms, or '' for the group's own
  *

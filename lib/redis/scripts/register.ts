@@ -1,5 +1,5 @@
 /**
- * register (W1–W3, R5, R7, R11): Go's Wait up to the point of parking. At
+ * register: Go's Wait up to the point of parking. At
  * counter zero it returns at once without registering; otherwise it counts
  * the waiter in and returns the generation it waits on and the id of the
  * last release entry, from which the waiter reads the stream.
@@ -7,7 +7,7 @@
  * KEYS[1..4] the group's keys (see prelude.ts)
  * ARGV[1] epoch
  * ARGV[2] ttl in ms, or '' for the group's own
- * ARGV[3] operation id: a retried registration counts once (R7)
+ * ARGV[3] operation id: a retried registration counts once
  *
  * Returns {'zero'}, {'wait', gen, current gen, last entry id},
  * {'lost', why} or {'tasklost', task id, task JSON}.

@@ -1,6 +1,6 @@
 /**
- * renew (R11): extend the leases of the go() tasks a process still runs. A
- * renewal is activity, so it slides the group's TTL as well (R9).
+ * renew: extend the leases of the go() tasks a process still runs. A
+ * renewal is activity, so it slides the group's TTL as well.
  *
  * KEYS[1..4] the group's keys (see prelude.ts)
  * ARGV[1] epoch
