@@ -25,6 +25,7 @@
 
 import type { StateCell } from './cell.js';
 import { describe } from './errors.js';
+import { emit, INVALID_ENV_CODE, readEnv, type StallWatch, startStallWatch } from './stall.js';
 import { counterOf, waitersOf } from './state.js';
 
 /** One open unit of work, as {@link WaitGroup.unfinished} reports it. */
@@ -56,17 +57,33 @@ function processLike(): ProcessLike | undefined {
 }
 
 /**
- * whether the environment turns debug mode on for every group. Read once,
+ * parseDebug reads a value of `AWAITGROUP_DEBUG`: `1`, `true`, `yes` and
+ * `on`, in any case, turn debug mode on; unset, empty, `0`, `false`, `no` and
+ * `off` leave it off; anything else is a warning that says what is accepted,
+ * and debug mode stays off.
+ */
+// SPEC §10 D1 and D7: the values AWAITGROUP_DEBUG accepts.
+export function parseDebug(value: string | undefined): boolean {
+  if (value === undefined) return false;
+  const text = value.trim().toLowerCase();
+  if (text === '1' || text === 'true' || text === 'yes' || text === 'on') return true;
+  if (text === '' || text === '0' || text === 'false' || text === 'no' || text === 'off') {
+    return false;
+  }
+  emit(
+    `AWAITGROUP_DEBUG='${value}' is not understood, so debug mode stays off; ` +
+      'set AWAITGROUP_DEBUG=1 (or true, yes, on) to turn it on, or 0 (false, no, off) to leave it off',
+    INVALID_ENV_CODE,
+  );
+  return false;
+}
+
+/**
+ * Whether the environment turns debug mode on for every group. Read once,
  * when the module loads (as Node reads NODE_DEBUG); a runtime that guards its
  * environment (Deno without --allow-env) reads as off.
  */
-export const DEBUG_FROM_ENV: boolean = (() => {
-  try {
-    return processLike()?.env?.AWAITGROUP_DEBUG === '1';
-  } catch {
-    return false;
-  }
-})();
+export const DEBUG_FROM_ENV: boolean = parseDebug(readEnv('AWAITGROUP_DEBUG'));
 
 // --- Call sites -------------------------------------------------------------
 
@@ -165,6 +182,10 @@ export class Ledger {
   watched = false;
   /** Whether the group is registered for the report of a collected group. */
   registered = false;
+  /** How many times this agent's calls changed the counter: the stall watch's progress. */
+  #changes = 0;
+  /** The stalled-wait watch while a wait is pending. */
+  #stall: StallWatch | undefined;
 
   constructor(cell: StateCell, shared: boolean, site: string | undefined) {
     this.#cell = cell;
@@ -190,12 +211,38 @@ export class Ledger {
    * still to settle, and their own settle retires them).
    */
   #changed(): void {
+    this.#changes++;
     const word = this.#cell.load();
     if (counterOf(word) === 0 && this.#adds.length > 0) {
       this.#adds = [];
       this.#head = 0;
     }
-    if (this.watched && waitersOf(word) === 0) unwatch(this);
+    if (waitersOf(word) === 0) {
+      if (this.watched) unwatch(this);
+      this.stopStall();
+    }
+  }
+
+  /** watchStall starts the stalled-wait watch for a pending wait, unless one runs. */
+  // SPEC §10 D7.
+  watchStall(): void {
+    if (this.#stall !== undefined) return;
+    this.#stall = startStallWatch({
+      progress: () => `${this.#changes}:${counterOf(this.#cell.load())}`,
+      pending: () => {
+        const word = this.#cell.load();
+        const pending = waitersOf(word) > 0 && counterOf(word) > 0;
+        if (!pending) this.#stall = undefined;
+        return pending;
+      },
+      report: (stalledMs, now) => this.stallReport(stalledMs, now),
+    });
+  }
+
+  /** stopStall stops the stalled-wait watch, if one runs. */
+  stopStall(): void {
+    this.#stall?.stop();
+    this.#stall = undefined;
   }
 
   /** started records a `go()` task that has been counted, and returns its unit. */
@@ -231,9 +278,33 @@ export class Ledger {
     }
   }
 
-  /** unfinished returns copies of the open units, oldest first. */
+  /**
+   * unfinished returns copies of the open units, oldest first. A shared
+   * group's list is reconciled with its counter first, and the counts other
+   * agents added are one anonymous unit at the end.
+   */
   unfinished(): UnfinishedTask[] {
-    return this.#units().map(snapshot);
+    const rest = this.#reconcile();
+    const units: UnfinishedTask[] = this.#units().map(snapshot);
+    if (rest > 0) units.push({ name: undefined, site: undefined, since: undefined, count: rest });
+    return units;
+  }
+
+  /**
+   * #reconcile brings a shared group's units in line with its counter, and
+   * returns the counts of the counter that no unit of this agent holds. Other
+   * agents' done() calls retire this agent's counts too: they are taken from
+   * the oldest open add units, the rule a done() of this agent follows (a
+   * go() task's unit stays until its own result settles). A local group's
+   * units already agree with its counter: it returns 0 and changes nothing.
+   */
+  #reconcile(): number {
+    if (!this.#shared) return 0;
+    const counter = counterOf(this.#cell.load());
+    let tracked = 0;
+    for (const unit of this.#units()) tracked += unit.count;
+    if (tracked > counter) this.#retire(tracked - counter);
+    return Math.max(0, counter - tracked);
   }
 
   /** #units merges the open `add` and `go()` units, which are each in order, by age. */
@@ -260,29 +331,61 @@ export class Ledger {
    * no wait is pending.
    */
   report(now: number, collected = false): string | undefined {
-    const word = this.#cell.load();
-    const waits = waitersOf(word);
+    const waits = this.pendingWaits();
     if (waits === 0) return undefined;
+    const made = `WaitGroup ${this.#made()}${collected ? ' was garbage-collected with' : ':'}`;
+    return `${made} ${plural(waits, 'wait()')} pending, ${this.#unfinishedText(now)}`;
+  }
+
+  /** stallReport describes the group for the stalled-wait report. */
+  stallReport(stalledMs: number, now: number): string {
+    const waits = this.pendingWaits();
+    const seconds = (stalledMs / 1000).toFixed(1);
+    return (
+      `WaitGroup ${this.#made()}: ${plural(waits, 'wait()')} pending with no change of the ` +
+      `counter for ${seconds} s, ${this.#unfinishedText(now)}`
+    );
+  }
+
+  #made(): string {
+    return `${this.#shared ? 'attached at' : 'created at'} ${shorten(this.site)}`;
+  }
+
+  /** #unfinishedText is "N tasks never finished: " and each unit with its site and age. */
+  #unfinishedText(now: number): string {
+    const rest = this.#reconcile();
     const units = this.#units();
     let tracked = 0;
     for (const unit of units) tracked += unit.count;
-    const tasks = Math.max(counterOf(word), tracked);
-    const parts = units.map((unit) => {
-      const label = unit.name ?? (unit.task ? 'a go() task' : 'add()');
-      const times = unit.count > 1 ? ` ×${unit.count}` : '';
-      const age = ((now - unit.since) / 1000).toFixed(1);
-      return `${label}${times} (added at ${shorten(unit.site)}, ${age} s ago)`;
-    });
-    if (tasks > tracked) {
-      parts.push(`${tasks - tracked} added ${this.#shared ? 'by another agent' : 'elsewhere'}`);
+    const tasks = Math.max(counterOf(this.#cell.load()), tracked);
+    const parts = units.map((unit) => describeUnit(unit, now));
+    const elsewhere = Math.max(rest, tasks - tracked);
+    if (elsewhere > 0) {
+      parts.push(`${elsewhere} added ${this.#shared ? 'by another agent' : 'elsewhere'}`);
     }
-    const made = this.#shared ? 'attached at' : 'created at';
-    return (
-      `WaitGroup ${made} ${shorten(this.site)}${collected ? ' was garbage-collected with' : ':'} ` +
-      `${waits} wait()${waits === 1 ? '' : 's'} pending, ` +
-      `${tasks} task${tasks === 1 ? '' : 's'} never finished: ${parts.join(', ')}`
-    );
+    return `${plural(tasks, 'task')} never finished: ${parts.join(', ')}`;
   }
+
+  /** describeUnits returns each open unit as the reports show it, oldest first. */
+  describeUnits(now: number): string[] {
+    const rest = this.#reconcile();
+    const parts = this.#units().map((unit) => describeUnit(unit, now));
+    if (rest > 0) parts.push(`${rest} added by another agent`);
+    return parts;
+  }
+}
+
+/** plural is "1 task" or "2 tasks"; "wait()" becomes "wait()s". */
+function plural(count: number, word: string): string {
+  return `${count} ${word}${count === 1 ? '' : 's'}`;
+}
+
+/** describeUnit is one unit as the reports show it: name, counts, where it was added and how long ago. */
+function describeUnit(unit: Unit, now: number): string {
+  const label = unit.name ?? (unit.task ? 'a go() task' : 'add()');
+  const times = unit.count > 1 ? ` ×${unit.count}` : '';
+  const age = ((now - unit.since) / 1000).toFixed(1);
+  return `${label}${times} (added at ${shorten(unit.site)}, ${age} s ago)`;
 }
 
 /** shorten names a site relative to the working directory, as a user reads it. */
@@ -304,9 +407,7 @@ function shorten(site: string | undefined): string {
 
 /** warn emits a report as a Node warning, or on the console where there is no `process`. */
 function warn(text: string): void {
-  const emit = processLike()?.emitWarning;
-  if (typeof emit === 'function') emit.call(processLike(), text, { code: WARNING_CODE });
-  else console.warn(`[${WARNING_CODE}] ${text}`);
+  emit(text, WARNING_CODE);
 }
 
 // --- D4: beforeExit ---------------------------------------------------------
@@ -365,6 +466,7 @@ export function watchedGroups(): number {
 const finalizer: FinalizationRegistry<Ledger> | undefined =
   typeof FinalizationRegistry === 'function'
     ? new FinalizationRegistry((ledger) => {
+        ledger.stopStall();
         if (ledger.watched) unwatch(ledger);
         const line = ledger.report(Date.now(), true);
         if (line !== undefined) warn(line);
@@ -438,6 +540,7 @@ export function trace<G extends Traced>(wg: G, cell: StateCell, base: Traced): v
       const waiting = base.wait.call(wg, options);
       if (ledger.pendingWaits() > 0) {
         watch(ledger);
+        ledger.watchStall();
         if (!ledger.registered && !ledger.shared && finalizer !== undefined) {
           ledger.registered = true;
           finalizer.register(wg, ledger);
@@ -495,18 +598,32 @@ export function unfinishedOf(wg: object, counter: number): readonly UnfinishedTa
 }
 
 /**
- * inspectTail is what debug mode adds to `util.inspect(wg)` for a debug group: its
- * unfinished units, formatted by Node's `inspect` when it is passed in; the
- * empty string for any other group.
+ * inspectTail is what debug mode adds to `util.inspect(wg)`: its unfinished
+ * units, each with its site and age, on one line if it fits Node's
+ * `breakLength`, else one unit per line; the empty string for any other group.
  */
-export function inspectTail(
-  wg: object,
-  options: unknown,
-  inspect: ((value: unknown, options?: unknown) => string) | undefined,
-): string {
+export function inspectTail(wg: object, options: unknown): string {
   const ledger = ledgers.get(wg);
   if (ledger === undefined) return '';
-  const units = ledger.unfinished().map((unit) => ({ ...unit }));
-  const shown = typeof inspect === 'function' ? inspect(units, options) : JSON.stringify(units);
-  return `, unfinished: ${shown}`;
+  const parts = ledger.describeUnits(Date.now());
+  if (parts.length === 0) return ', unfinished: []';
+  const style = stylizer(options);
+  const items = parts.map((part) => style(part, 'special'));
+  // One line if it fits (measured without colour codes), else one unit per line.
+  if (`, unfinished: [ ${parts.join(', ')} ]`.length <= breakLengthOf(options)) {
+    return `, unfinished: [ ${items.join(', ')} ]`;
+  }
+  return `, unfinished: [\n${items.map((item) => `  ${item}`).join(',\n')}\n]`;
+}
+
+function stylizer(options: unknown): (text: string, style: string) => string {
+  const stylize = (options as { stylize?: unknown } | undefined)?.stylize;
+  return typeof stylize === 'function'
+    ? (stylize as (text: string, style: string) => string)
+    : (text) => text;
+}
+
+function breakLengthOf(options: unknown): number {
+  const value = (options as { breakLength?: unknown } | undefined)?.breakLength;
+  return typeof value === 'number' ? value : 80;
 }

@@ -577,15 +577,14 @@ export class WaitGroup implements AsyncDisposable {
    */
   [Symbol.for('nodejs.util.inspect.custom')](
     _depth: number,
-    options: { stylize?: (text: string, style: string) => string },
-    inspect?: (value: unknown, options?: unknown) => string,
+    options: { stylize?: (text: string, style: string) => string; breakLength?: number },
   ): string {
     const word = this.#cell.load();
     const style = options?.stylize ?? ((text: string) => text);
     return (
       `WaitGroup { counter: ${style(String(counterOf(word)), 'number')}, ` +
       `waiters: ${style(String(waitersOf(word)), 'number')}, ` +
-      `shared: ${style(String(this.shared), 'boolean')}${inspectTail(this, options, inspect)} }`
+      `shared: ${style(String(this.shared), 'boolean')}${inspectTail(this, options)} }`
     );
   }
 }

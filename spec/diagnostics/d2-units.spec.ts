@@ -151,17 +151,41 @@ describe('D2 units: call sites, retirement, refusals', () => {
       expect(wg.unfinished()).to.deep.equal([]);
     });
 
-    it('a shared debug group lists what this instance added, not what another attached one did', () => {
+    it('a shared debug group lists what this instance added, and one anonymous unit for what other instances added', () => {
       const wg = new WaitGroup({ shared: true, debug: true });
       const other = WaitGroup.from(wg.handle);
       wg.add(1);
       other.add(2);
       expect(wg.counter).to.equal(3);
-      expect(units(wg)).to.deep.equal([[undefined, 1]]);
+      expect(units(wg)).to.deep.equal([
+        [undefined, 1],
+        [undefined, 2],
+      ]);
+      expect(wg.unfinished()[1]).to.deep.equal({
+        name: undefined,
+        site: undefined,
+        since: undefined,
+        count: 2,
+      });
       expect(other.unfinished()).to.deep.equal([
         { name: undefined, site: undefined, since: undefined, count: 3 },
       ]);
       other.add(-3);
+    });
+
+    it("D7 a shared debug group: done() on another instance retires this one's oldest add counts, so the counts sum to the counter", () => {
+      const wg = new WaitGroup({ shared: true, debug: true });
+      const other = WaitGroup.from(wg.handle);
+      wg.add(2);
+      wg.add(1);
+      other.done(); // a worker's done(), seen only in the shared word
+      expect(wg.counter).to.equal(2);
+      expect(units(wg)).to.deep.equal([
+        [undefined, 1],
+        [undefined, 1],
+      ]);
+      other.add(-2);
+      expect(wg.unfinished()).to.deep.equal([]);
     });
   });
 
