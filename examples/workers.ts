@@ -11,6 +11,7 @@
  * @module
  */
 
+import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { isMainThread, Worker, workerData } from 'node:worker_threads';
 import { WaitGroup, type WaitGroupHandle } from '../lib/index.js';
@@ -105,6 +106,21 @@ async function main(limit: number, threads: number): Promise<number> {
   );
   console.log(`  reporter    ${reportedTotal} after waitSync`);
   console.log(`  one thread  ${expected} in ${checkSeconds.toFixed(2)} s`);
+  // The workers' time includes starting them (tens of ms each), and they
+  // can only be as fast as the idle cores they get: on a busy 2-core machine
+  // four workers may well be slower than one thread.
+  const cores = availableParallelism();
+  const load = loadavg()[0] ?? 0; // 0 where the platform has no load average
+  console.log(
+    `  speed-up    ${(checkSeconds / seconds).toFixed(2)}× with ${threads} worker${threads === 1 ? '' : 's'} ` +
+      `on ${cores} core${cores === 1 ? '' : 's'}${load > 0 ? `, load average ${load.toFixed(1)}` : ''}`,
+  );
+  if (checkSeconds < seconds) {
+    console.log(
+      "              slower than one thread: the workers' time includes starting them, and they\n" +
+        '              share the cores with each other and with whatever else this machine runs',
+    );
+  }
   if (total !== expected || reportedTotal !== expected) {
     console.error('workers: the counts do not agree');
     return 1;
