@@ -101,7 +101,6 @@ describe('README', function () {
   it('takes its excerpts from examples/, line for line', async () => {
     const excerpts = found.filter((block) => block.kind === 'excerpt');
     expect(excerpts.map((block) => block.source)).to.include.members([
-      'examples/quick-start.ts',
       'examples/errgroup-crawl.ts',
       'examples/workers.ts',
     ]);
