@@ -21,7 +21,7 @@
  * await wg.wait();
  * ```
  *
- * A task whose rejection nothing handles ends a Node process. For a fan-out
+ * A task whose rejection nothing handles ends the Node process; for a fan-out
  * that should stop at the first error, with a limit, use `ErrGroup`:
  *
  * ```ts

@@ -166,7 +166,7 @@ function badOptions(method: string, what: string, value: unknown): TypeError {
  *
  * `go()` returns the task's own promise, and `wait()` does not collect
  * errors: a task that can fail must handle its error (or the caller the
- * promise), or its rejection is unhandled, which ends a Node process. For a
+ * promise), or its rejection is unhandled, which ends the Node process; for a
  * fan-out that should stop at the first error, use an {@link ErrGroup}.
  *
  * @example
