@@ -5,7 +5,10 @@
  *   npm run build && AWAITGROUP_DEBUG=1 node dist/examples/forgotten-done.js
  *
  * The wait() can never return; when Node is about to exit, debug mode warns
- * which units never finished and where they were added (D4).
+ * which units never finished and where they were added. In a program that
+ * keeps running (a server, a shared group's pending wait), debug mode warns
+ * while the wait is stalled instead: after AWAITGROUP_STALL_MS (10 s by
+ * default), then at doubling intervals.
  *
  * @module
  */
