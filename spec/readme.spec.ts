@@ -186,6 +186,25 @@ describe('README', function () {
     }
   });
 
+  it('shows the report examples/forgotten-done.ts prints, as it prints it', async () => {
+    const file = fileURLToPath(new URL('dist/examples/forgotten-done.js', root));
+    const child = spawn(process.execPath, ['--enable-source-maps', file], {
+      cwd: ROOT,
+      env: { ...process.env, AWAITGROUP_DEBUG: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const outcome = await collect(child, HANG_GUARD_MS);
+    // The process id and the ages differ from run to run.
+    const normal = (text: string) =>
+      text.replace(/^\(node:\d+\)/, '(node:PID)').replace(/\d+\.\d s ago/g, 'N s ago');
+    const printed = outcome.stderr
+      .split('\n')
+      .find((line) => line.includes('[AWAITGROUP_PENDING_WAIT]'));
+    const shown = readme.split('\n').find((line) => line.includes('[AWAITGROUP_PENDING_WAIT]'));
+    expect(printed, outcome.stderr).to.be.a('string');
+    expect(normal(shown ?? '')).to.equal(normal(printed ?? ''));
+  });
+
   it('tells a fresh clone to run npm ci once, then npm test, as .ci/run does', async () => {
     const ci = await readFile(new URL('.ci/run', root), 'utf8');
     const quickStart = readme.slice(readme.indexOf('## Quick start'), readme.indexOf('## Install'));
