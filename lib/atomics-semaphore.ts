@@ -13,6 +13,7 @@
  *
  * @module
  */
+// SPEC §7; model/README.md W5, M3, X2, M0–M7.
 
 import { cannotBlock } from './errors.js';
 import { Fifo } from './fifo.js';
@@ -20,6 +21,7 @@ import { holdProcess, releaseProcess } from './keep-alive.js';
 import type { Acquirer, Semaphore } from './semaphore.js';
 
 /** The longest gap between two looks at the token word when polling. */
+// S15.
 export const MAX_POLL_INTERVAL_MS = 20;
 
 /** The first gap when polling; it doubles up to `MAX_POLL_INTERVAL_MS`. */
@@ -45,6 +47,7 @@ function canBlock(): boolean {
 }
 
 /** timeoutError is the `TimeoutError` a timed-out `waitSync` throws. */
+// S10.
 function timeoutError(timeout: number): DOMException {
   return new DOMException(
     `awaitgroup: waitSync timed out after ${timeout} ms before the counter reached 0; ` +
@@ -59,6 +62,7 @@ function timeoutError(timeout: number): DOMException {
  * async waits on it: a FIFO queue of `Entry`s behind at most one
  * pending `Atomics.waitAsync` (or the poll timer).
  */
+// S15.
 export class AtomicsSemaphore implements Semaphore {
   readonly #acquirer: Acquirer;
   readonly #tokens: Int32Array;
@@ -66,11 +70,14 @@ export class AtomicsSemaphore implements Semaphore {
   /** The tokens the queued entries still need. */
   #needed = 0;
   /** A `waitAsync` of this multiplexer is pending, or its poll timer. */
+  // S15.
   #parked = false;
   /** The poll timer while sleeping. */
+  // S15.
   #timer: ReturnType<typeof setTimeout> | undefined = undefined;
   #pollInterval = FIRST_POLL_INTERVAL_MS;
   /** the pending `waitAsync` (or the poll timer) is done: take what has come. */
+  // model/README.md M6.
   readonly #wake = (): void => {
     this.#parked = false;
     this.#timer = undefined;
@@ -152,6 +159,7 @@ export class AtomicsSemaphore implements Semaphore {
   }
 
   /** queue `entry` locally; the pump runs unless the pending `waitAsync` will. */
+  // model/README.md M0.
   #enqueue(entry: Entry): Promise<void> {
     this.#queue.push(entry);
     this.#needed++;
@@ -168,6 +176,7 @@ export class AtomicsSemaphore implements Semaphore {
    * 1e5 waits of this thread took 1e5 of them, a tenth of the release
    * (shared group with many waiters on one thread).
    */
+  // SPEC §7; model/README.md M1–M5.
   #pump(): void {
     const tokens = this.#tokens;
     while (this.#queue.head !== undefined) {
@@ -199,6 +208,7 @@ export class AtomicsSemaphore implements Semaphore {
   }
 
   /** #handOut gives `count` tokens just taken to the queued entries, oldest first. */
+  // model/README.md M3, M4.
   #handOut(count: number): void {
     let left = count;
     for (let entry = this.#queue.head; entry !== undefined && left > 0; entry = this.#queue.head) {
@@ -215,6 +225,7 @@ export class AtomicsSemaphore implements Semaphore {
   }
 
   /** `entry` has all its tokens; the reuse check settles it. */
+  // model/README.md M4, W9–W11.
   #resume(entry: Entry): void {
     releaseProcess(entry.size);
     entry.dropListener();
@@ -228,6 +239,7 @@ export class AtomicsSemaphore implements Semaphore {
   }
 
   /** the abort of a queued wait with a signal. */
+  // model/README.md M7, X1, X2, X6.
   #abort(entry: Entry): void {
     // Settled (took its token), or released: then the pump gives it its token.
     if (entry.taken > 0 || !this.#acquirer.withdraw()) return;
@@ -257,6 +269,7 @@ export class AtomicsSemaphore implements Semaphore {
  * signal, or a batch of consecutive waits without one, which share one
  * promise (a pending wait without a signal is a counter increment).
  */
+// SPEC §7.
 class Entry {
   /** How many waits this entry stands for: the tokens it needs. */
   size = 1;

@@ -25,6 +25,7 @@ export interface StateCell {
  * compiler keeps int64 typed-array arithmetic on machine integers, while every
  * new `bigint` value in a field is a heap allocation.
  */
+// SPEC §7.
 export class LocalCell implements StateCell {
   readonly #word = new BigInt64Array(1);
 
@@ -53,6 +54,7 @@ export class SharedCell implements StateCell {
   readonly #words: BigInt64Array;
   readonly #index: number;
   /** The handle that names the group's bytes, for workers to attach with. */
+  // S14.
   readonly handle: WaitGroupHandle;
 
   /**
@@ -61,6 +63,7 @@ export class SharedCell implements StateCell {
    * @param handle - the group's handle, kept here rather than in every
    *   WaitGroup, where a local group would pay a field for it (*   idle group ≤ 320 B)
    */
+  // SPEC §7.
   constructor(words: BigInt64Array, index: number, handle: WaitGroupHandle) {
     this.#words = words;
     this.#index = index;

@@ -22,6 +22,7 @@
  *
  * @module
  */
+// SPEC §10, D6, D2, D4, D5.
 
 import type { StateCell } from './cell.js';
 import { describe } from './errors.js';
@@ -29,6 +30,7 @@ import { emit, INVALID_ENV_CODE, readEnv, type StallWatch, startStallWatch } fro
 import { counterOf, waitersOf } from './state.js';
 
 /** One open unit of work, as {@link WaitGroup.unfinished} reports it. */
+// D2.
 export interface UnfinishedTask {
   /** The `name` given to `go(fn, { name })`; undefined for `add` and unnamed tasks. */
   readonly name: string | undefined;
@@ -50,6 +52,7 @@ interface ProcessLike {
 }
 
 /** The code of both reports' warnings. */
+// D4, D5.
 export const WARNING_CODE = 'AWAITGROUP_PENDING_WAIT';
 
 function processLike(): ProcessLike | undefined {
@@ -117,6 +120,7 @@ function directoryOf(site: string): string {
  * they are skipped whether the trace shows the compiled files or, through
  * source maps, their sources.
  */
+// D2.
 export function callSite(): string | undefined {
   const E = Error as { stackTraceLimit?: number };
   const limit = E.stackTraceLimit;
@@ -167,6 +171,7 @@ function snapshot(unit: Unit): UnfinishedTask {
  * first, and the cell whose word says whether a wait is pending. It never
  * references the group, so that it can be what the reports hold.
  */
+// D5.
 export class Ledger {
   /** Where the group was made or attached. */
   readonly site: string | undefined;
@@ -181,6 +186,7 @@ export class Ledger {
   /** Whether the beforeExit report is watching this ledger. */
   watched = false;
   /** Whether the group is registered for the report of a collected group. */
+  // D5.
   registered = false;
   /** How many times this agent's calls changed the counter: the stall watch's progress. */
   #changes = 0;
@@ -198,6 +204,7 @@ export class Ledger {
   }
 
   /** added records a successful `add(delta)`: a new unit, or retired counts. */
+  // D2.
   added(delta: number): void {
     if (delta > 0) this.#adds.push(new Unit(this.#order++, undefined, delta, false));
     else if (delta < 0) this.#retire(-delta);
@@ -283,6 +290,7 @@ export class Ledger {
    * group's list is reconciled with its counter first, and the counts other
    * agents added are one anonymous unit at the end.
    */
+  // D2.
   unfinished(): UnfinishedTask[] {
     const rest = this.#reconcile();
     const units: UnfinishedTask[] = this.#units().map(snapshot);
@@ -330,6 +338,7 @@ export class Ledger {
    * waits and its unfinished units with their sites and ages; undefined if
    * no wait is pending.
    */
+  // D4, D5.
   report(now: number, collected = false): string | undefined {
     const waits = this.pendingWaits();
     if (waits === 0) return undefined;
@@ -488,6 +497,7 @@ interface Traced {
 /** Options of `go(fn, options)`. */
 export interface GoOptions {
   /** A name for the task, shown by {@link WaitGroup.unfinished} and the reports. */
+  // D2.
   readonly name?: string | undefined;
 }
 
@@ -524,6 +534,7 @@ export function ledgerOf(wg: object): Ledger | undefined {
  * @param cell - the group's state cell, which the ledger reads for pending waits
  * @param base - the class's prototype methods
  */
+// D1, D2.
 export function trace<G extends Traced>(wg: G, cell: StateCell, base: Traced): void {
   const ledger = new Ledger(cell, wg.shared, callSite());
   ledgers.set(wg, ledger);
@@ -590,6 +601,7 @@ export function trace<G extends Traced>(wg: G, cell: StateCell, base: Traced): v
  * oldest first; otherwise one anonymous entry holding the whole counter
  * while it is above zero.
  */
+// D2.
 export function unfinishedOf(wg: object, counter: number): readonly UnfinishedTask[] {
   const ledger = ledgers.get(wg);
   if (ledger !== undefined) return ledger.unfinished();

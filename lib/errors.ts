@@ -4,10 +4,12 @@
  *
  * @module
  */
+// SPEC §5.
 
 import { MAX_COUNTER } from './state.js';
 
 /** The codes a {@link WaitGroupError} can carry. */
+// SPEC §5.
 export type WaitGroupErrorCode =
   | 'ERR_WAITGROUP_NEGATIVE_COUNTER'
   | 'ERR_WAITGROUP_COUNTER_OVERFLOW'
@@ -29,6 +31,7 @@ export type WaitGroupErrorCode =
  */
 export class WaitGroupError extends Error {
   /** The stable code of this error, one of the codes the README lists. */
+  // SPEC §5.
   readonly code: WaitGroupErrorCode;
 
   /**
@@ -52,6 +55,7 @@ export class WaitGroupError extends Error {
 }
 
 /** an add that would take the counter below zero. */
+// S3.
 export function negativeCounter(counter: number, delta: number): WaitGroupError {
   return new WaitGroupError(
     'ERR_WAITGROUP_NEGATIVE_COUNTER',
@@ -61,6 +65,7 @@ export function negativeCounter(counter: number, delta: number): WaitGroupError 
 }
 
 /** an add that would take the counter above 2^31 − 1. */
+// S3.
 export function counterOverflow(counter: number, delta: number): WaitGroupError {
   return new WaitGroupError(
     'ERR_WAITGROUP_COUNTER_OVERFLOW',
@@ -70,6 +75,7 @@ export function counterOverflow(counter: number, delta: number): WaitGroupError 
 }
 
 /** a positive add from counter 0 while waiters are still registered. */
+// S4.
 export function misuse(): WaitGroupError {
   return new WaitGroupError(
     'ERR_WAITGROUP_MISUSE',
@@ -79,6 +85,7 @@ export function misuse(): WaitGroupError {
 }
 
 /** a released waiter found the group already in use again. */
+// S8.
 export function reused(): WaitGroupError {
   return new WaitGroupError(
     'ERR_WAITGROUP_REUSED',
@@ -88,6 +95,7 @@ export function reused(): WaitGroupError {
 }
 
 /** waitSync on a local group that nothing on another thread can release. */
+// S10.
 export function deadlock(): WaitGroupError {
   return new WaitGroupError(
     'ERR_WAITGROUP_DEADLOCK',
@@ -98,6 +106,7 @@ export function deadlock(): WaitGroupError {
 }
 
 /** the calling agent may not block (a browser's main thread). */
+// S10.
 export function cannotBlock(): WaitGroupError {
   return new WaitGroupError(
     'ERR_WAITGROUP_CANNOT_BLOCK',
@@ -107,6 +116,7 @@ export function cannotBlock(): WaitGroupError {
 }
 
 /** `handle` of a local group. */
+// S14.
 export function notShared(): WaitGroupError {
   return new WaitGroupError(
     'ERR_WAITGROUP_NOT_SHARED',
@@ -116,6 +126,7 @@ export function notShared(): WaitGroupError {
 }
 
 /** `{ shared: true }` where SharedArrayBuffer does not exist. */
+// S14.
 export function noSharedMemory(): WaitGroupError {
   return new WaitGroupError(
     'ERR_WAITGROUP_NO_SHARED_MEMORY',
@@ -127,6 +138,7 @@ export function noSharedMemory(): WaitGroupError {
 }
 
 /** go() on an ErrGroup whose wait() has settled. */
+// E3.
 export function errGroupClosed(): WaitGroupError {
   return new WaitGroupError(
     'ERR_ERRGROUP_CLOSED',
@@ -136,6 +148,7 @@ export function errGroupClosed(): WaitGroupError {
 }
 
 /** RedisWaitGroup.create of a name that a live group already has. */
+// R3.
 export function groupExists(name: string): WaitGroupError {
   return new WaitGroupError(
     'ERR_WAITGROUP_EXISTS',
@@ -145,6 +158,7 @@ export function groupExists(name: string): WaitGroupError {
 }
 
 /** the group's state in Redis expired, was deleted or belongs to another epoch. */
+// R8.
 export function groupLost(name: string, why: string): WaitGroupError {
   return new WaitGroupError(
     'ERR_WAITGROUP_LOST',
@@ -155,6 +169,7 @@ export function groupLost(name: string, why: string): WaitGroupError {
 }
 
 /** a go() task's lease expired because the process that ran it stopped. */
+// R11.
 export function taskLost(task: string, owner: string): WaitGroupError {
   return new WaitGroupError(
     'ERR_WAITGROUP_TASK_LOST',

@@ -15,6 +15,7 @@
  *
  * @module
  */
+// S16; model/README.md M0, M4, M7.
 
 let pending = 0;
 let timer: ReturnType<typeof setInterval> | undefined;
@@ -38,6 +39,7 @@ function isRefable(value: unknown): value is Refable {
 }
 
 /** holdProcess counts one more pending shared wait. */
+// model/README.md M0.
 export function holdProcess(): void {
   if (pending++ !== 0) return;
   if (timer === undefined) timer = setInterval(hold, HOLD_INTERVAL_MS);
@@ -52,6 +54,7 @@ export function holdProcess(): void {
  * last done() to the resumed wait (shared wake latency). Elsewhere
  * it is cleared.
  */
+// SPEC §7; model/README.md M4, M7.
 export function releaseProcess(count: number): void {
   pending -= count;
   if (pending !== 0 || timer === undefined) return;

@@ -23,6 +23,7 @@ const SETTLED = 2;
  * that cannot be aborted have nothing of their own to settle, and this is
  * what keeps a pending waiter at a few bytes.
  */
+// SPEC §7.
 class Parked {
   /** How many waits this entry stands for; it needs that many tokens. */
   size = 1;
@@ -58,6 +59,7 @@ class Parked {
  * `done()` that releases a wait and a synchronous `add()` right after it run
  * before the waiter looks at the word again.
  */
+// S8.
 export class LocalSemaphore implements Semaphore {
   readonly #acquirer: Acquirer;
   #tokens = 0;

@@ -18,6 +18,7 @@ export interface Acquirer {
    * It returns normally for the wait to resolve, and throws (ERR_WAITGROUP_REUSED) for
    * it to reject.
    */
+  // S8; model/README.md W9–W11.
   resumed(): void;
   /**
    * withdraw runs when a waiter that has not taken its token is aborted or
@@ -26,6 +27,7 @@ export interface Acquirer {
    * it; false if a release already counted the waiter, so that its token is
    * on its way and the wait must go on to take it.
    */
+  // model/README.md X1–X2.
   withdraw(): boolean;
 }
 
@@ -35,6 +37,7 @@ export interface Semaphore {
    * release issues `count` tokens and wakes up to `count` parked acquirers,
    * oldest first.
    */
+  // R1–R2.
   release(count: number): void;
   /**
    * acquire takes one token for a waiter that has registered in the word,
@@ -45,6 +48,7 @@ export interface Semaphore {
    * `signal.reason` and leaves nothing parked. It never throws
    * synchronously.
    */
+  // S9; model/README.md W5–W8.
   acquire(signal: AbortSignal | undefined): Promise<void>;
   /**
    * assertCanBlock throws if the calling thread may not block on this
@@ -53,6 +57,7 @@ export interface Semaphore {
    * not block at all (ERR_WAITGROUP_CANNOT_BLOCK). The WaitGroup calls it
    * before registering a blocking waiter.
    */
+  // S10.
   assertCanBlock(): void;
   /**
    * acquireSync is `acquire` for a blocking waiter: it blocks the

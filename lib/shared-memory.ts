@@ -11,6 +11,7 @@
  *
  * @module
  */
+// SPEC §2, S14.
 
 import { describe, noSharedMemory } from './errors.js';
 
@@ -53,6 +54,7 @@ export function sharedMemoryAvailable(): boolean {
  * `SharedArrayBuffer`, or throws ERR_WAITGROUP_NO_SHARED_MEMORY where
  * `SharedArrayBuffer` does not exist.
  */
+// S1, S14.
 export function allocateHandle(): WaitGroupHandle {
   if (!sharedMemoryAvailable()) throw noSharedMemory();
   return Object.freeze({ buffer: new SharedArrayBuffer(BYTE_LENGTH), byteOffset: 0 });
@@ -70,6 +72,7 @@ function isSharedArrayBuffer(value: unknown): value is SharedArrayBuffer {
  * not a multiple of 8, or leaves fewer than 16 bytes. A missing `byteOffset`
  * is 0.
  */
+// S14.
 export function validateHandle(handle: unknown): WaitGroupHandle {
   if (typeof handle !== 'object' || handle === null) {
     throw new TypeError(

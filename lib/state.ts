@@ -62,6 +62,7 @@ export const COUNTER_ONE = ONE;
 export const COUNTER_MINUS_ONE = MINUS_ONE;
 
 /** The largest counter a group may hold. */
+// S3.
 export const MAX_COUNTER = COUNTER_MAX;
 
 /** The largest number of registered waiters the low half can count. */
@@ -112,12 +113,16 @@ const Outcome = {
   /** Store the next word; nobody is released. */
   Update: UPDATE,
   /** The counter reaches 0 with waiters registered: reset the word and release them. */
+  // S5.
   Release: RELEASE,
   /** The counter would go below 0: refuse, word unchanged. */
+  // S3.
   Negative: NEGATIVE,
   /** The counter would exceed `MAX_COUNTER`: refuse, word unchanged. */
+  // S3.
   Overflow: OVERFLOW,
   /** A positive add from counter 0 while waiters are registered: refuse. */
+  // S4.
   Misuse: MISUSE,
 } as const;
 
@@ -142,6 +147,7 @@ export type AddOutcome = (typeof AddOutcome)[keyof typeof AddOutcome];
  * type feedback for compare operation"), and the N dones would run
  * unoptimised: the fan-out 1e4 row, cold.
  */
+// SPEC §7.
 export function addToWord(word: bigint, delta: number): bigint {
   // One `+` for both: a `-` that only done() reached would have no type
   // feedback when V8 optimised this on a fan-out's adds (`--trace-deopt`:
@@ -170,6 +176,7 @@ export function addToWord(word: bigint, delta: number): bigint {
  * tests first what a fan-out and an add+done pair meet: one to three
  * comparisons for add(1), one or two for done() (the add+done pair).
  */
+// SPEC §7; model/README.md A2–A6.
 export function classifyAdd(word: bigint, next: bigint, delta: number): AddOutcome {
   if (delta > 0) {
     // Every add runs the first two tests, so that they have type feedback
@@ -193,16 +200,19 @@ export function classifyAdd(word: bigint, next: bigint, delta: number): AddOutco
 }
 
 /** isCounterZero reports whether the counter of the valid word `word` is 0. */
+// model/README.md W2.
 export function isCounterZero(word: bigint): boolean {
   return word < ONE;
 }
 
 /** withWaiter returns `word` with one more waiter. */
+// model/README.md W3.
 export function withWaiter(word: bigint): bigint {
   return word + 1n;
 }
 
 /** withoutWaiter returns `word` with one waiter less; see `isRegistered`. */
+// model/README.md X2.
 export function withoutWaiter(word: bigint): bigint {
   return word - 1n;
 }
@@ -220,6 +230,7 @@ export function hasMostWaiters(word: bigint): boolean {
  * counter > 0 and waiters > 0. Not `word != 0`: a word of
  * the next generation with no waiters, `(c > 0, 0)`, must not be decremented.
  */
+// model/README.md X2.
 export function isRegistered(word: bigint): boolean {
   return word >= ONE && (word & WAITER_MASK) !== 0n;
 }

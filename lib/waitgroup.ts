@@ -53,24 +53,28 @@ import {
 /** Options of the {@link WaitGroup} constructor. */
 export interface WaitGroupOptions {
   /** Put the group in a fresh `SharedArrayBuffer`, so that workers can attach to it. */
+  // S1.
   readonly shared?: boolean | undefined;
   /**
    * Debug mode: record where each unit was added, so that {@link WaitGroup.unfinished}
    * and the reports of a wait that can never return name it. Default: on when the
    * environment has `AWAITGROUP_DEBUG=1`; `false` turns it off even then.
    */
+  // D1.
   readonly debug?: boolean | undefined;
 }
 
 /** Options of {@link WaitGroup.wait}. */
 export interface WaitOptions {
   /** Abort the wait: it rejects with `signal.reason` and deregisters. */
+  // S9.
   readonly signal?: AbortSignal | undefined;
 }
 
 /** Options of {@link WaitGroup.waitSync}. */
 export interface WaitSyncOptions {
   /** Give up after this many milliseconds with a `TimeoutError`. Default: no limit. */
+  // S10.
   readonly timeout?: number | undefined;
 }
 
@@ -86,6 +90,7 @@ const classify = classifyAdd;
 const counterIsZero = isCounterZero;
 
 /** The handlers a go() task's result settles into: each calls done() once. */
+// S11.
 interface Settlers {
   readonly fulfilled: <T>(value: T) => T;
   readonly rejected: (reason: unknown) => never;
@@ -101,6 +106,7 @@ let attaching: WaitGroupHandle | undefined;
  * WaitSide is the wait half of Go's algorithm over one cell, which the
  * semaphore calls back into.
  */
+// model/README.md W9–W11, X1–X2.
 class WaitSide implements Acquirer {
   readonly #cell: StateCell;
 
@@ -131,6 +137,7 @@ class WaitSide implements Acquirer {
  * otherwise. Kept out of add() so that the hot path stays small enough to be
  * inlined whole into its caller (V8 budgets inlining by bytecode size).
  */
+// S2.
 function safeDelta(delta: number): number {
   if (Number.isSafeInteger(delta)) return delta;
   throw new TypeError(
@@ -140,6 +147,7 @@ function safeDelta(delta: number): number {
 }
 
 /** refusal is the error of a refused add, built out of the hot path. */
+// model/README.md A2–A4.
 function refusal(outcome: AddOutcome, word: bigint, delta: number): WaitGroupError {
   if (outcome === AddOutcome.Negative) return negativeCounter(counterOf(word), delta);
   if (outcome === AddOutcome.Overflow) return counterOverflow(counterOf(word), delta);
@@ -186,10 +194,12 @@ function badOptions(method: string, what: string, value: unknown): TypeError {
  */
 export class WaitGroup implements AsyncDisposable {
   /** How many bytes of a `SharedArrayBuffer` a shared group occupies. */
+  // SPEC §2.
   static readonly BYTE_LENGTH: 16 = BYTE_LENGTH;
 
   readonly #cell: StateCell;
   /** A local group makes its semaphore at its first wait (`#sem`): an idle group stays small. */
+  // SPEC §7.
   #semaphore: Semaphore | undefined;
   /** go()'s settle handlers, made at the first go() (`#makeSettlers`). */
   #settlers: Settlers | undefined;
@@ -203,6 +213,7 @@ export class WaitGroup implements AsyncDisposable {
    * @throws {WaitGroupError} ERR_WAITGROUP_NO_SHARED_MEMORY if `shared` is
    *   requested where `SharedArrayBuffer` does not exist.
    */
+  // S1, S14.
   constructor(options?: WaitGroupOptions) {
     let handle = attaching;
     attaching = undefined;
@@ -258,6 +269,7 @@ export class WaitGroup implements AsyncDisposable {
    * try { work(); } finally { wg.done(); }
    * ```
    */
+  // S14.
   static from(handle: WaitGroupHandle): WaitGroup {
     attaching = validateHandle(handle);
     try {
@@ -278,6 +290,7 @@ export class WaitGroup implements AsyncDisposable {
    *
    * @throws {WaitGroupError} ERR_WAITGROUP_NOT_SHARED on a local group.
    */
+  // S14.
   get handle(): WaitGroupHandle {
     const cell = this.#cell;
     if (!(cell instanceof SharedCell)) throw notShared();
@@ -285,11 +298,13 @@ export class WaitGroup implements AsyncDisposable {
   }
 
   /** counter is the number of tasks not yet done, read from the current word. */
+  // S13.
   get counter(): number {
     return counterOf(this.#cell.load());
   }
 
   /** waiters is the number of registered waits not yet released, from the current word. */
+  // S13.
   get waiters(): number {
     return waitersOf(this.#cell.load());
   }
@@ -313,6 +328,7 @@ export class WaitGroup implements AsyncDisposable {
    * wg.add(3);
    * ```
    */
+  // S5, S3, S4, S8, S2.
   add(delta = 1): void {
     // add() and add(1) skip the check and pass #add a constant (SPEC §7).
     // Two calls, not one call of `delta === 1 ? 1 : safeDelta(delta)`: V8 14
@@ -330,6 +346,7 @@ export class WaitGroup implements AsyncDisposable {
    *
    * @throws {WaitGroupError} ERR_WAITGROUP_NEGATIVE_COUNTER if the counter is 0.
    */
+  // S6.
   done(): void {
     this.#add(-1);
   }
@@ -345,6 +362,7 @@ export class WaitGroup implements AsyncDisposable {
    * and keeps the whole path on int64 machine arithmetic: keep this
    * method and what it calls small, as V8 inlines by bytecode budget.
    */
+  // SPEC §7; model/README.md A1–A7.
   #add(delta: number): void {
     const cell = this.#cell;
     for (;;) {
@@ -366,6 +384,7 @@ export class WaitGroup implements AsyncDisposable {
    * out of #add so that the whole of add() and done() fits V8's inlining
    * budget twice in a caller's loop (the add+done pair).
    */
+  // SPEC §7; model/README.md A6–A7, A2–A4.
   #settle(outcome: AddOutcome, word: bigint, next: bigint, delta: number): boolean {
     if (outcome !== RELEASE) throw refusal(outcome, word, delta);
     if (!this.#cell.compareAndSwap(word, EMPTY_WORD)) return false; // A6
@@ -404,6 +423,7 @@ export class WaitGroup implements AsyncDisposable {
    * }
    * ```
    */
+  // S7, S5, S9, S8.
   wait(options?: WaitOptions): Promise<void> {
     try {
       const signal = options === undefined ? undefined : waitSignal(options);
@@ -433,6 +453,7 @@ export class WaitGroup implements AsyncDisposable {
    * wg.waitSync({ timeout: 1_000 });
    * ```
    */
+  // S10.
   waitSync(options?: WaitSyncOptions): void {
     let timeout = Number.POSITIVE_INFINITY;
     if (options !== undefined) {
@@ -467,6 +488,7 @@ export class WaitGroup implements AsyncDisposable {
    * one more waiter. A blocking waiter first asks the semaphore whether this
    * thread may block at all, so that a refusal registers nothing.
    */
+  // model/README.md W1–W3.
   #register(blocking = false): Promise<void> | true {
     const cell = this.#cell;
     for (;;) {
@@ -502,6 +524,7 @@ export class WaitGroup implements AsyncDisposable {
    * const body = await wg.go(() => fetch(url).then((r) => r.text()));
    * ```
    */
+  // S11, D2, D1.
   go<T>(fn: () => T | PromiseLike<T>, options?: GoOptions): Promise<Awaited<T>> {
     if (typeof fn !== 'function') {
       throw new TypeError(`go: fn must be a function, got ${describe(fn)}; nothing was added`);
@@ -528,6 +551,7 @@ export class WaitGroup implements AsyncDisposable {
    * task in the go() fan-out rows of the benchmarks, against (f)). One field holds
    * both: two fields cost an idle group 16 B on Node 24 and 26 (* idle group ≤ 320 B).
    */
+  // SPEC §7.
   #makeSettlers(): Settlers {
     const settlers: Settlers = {
       fulfilled: (value) => {
@@ -558,11 +582,13 @@ export class WaitGroup implements AsyncDisposable {
    * wg.unfinished(); // [{ name: undefined, site: 'file:///app/crawl.js:2:4', since: 1764662400000, count: 1 }]
    * ```
    */
+  // D2.
   unfinished(): readonly UnfinishedTask[] {
     return unfinishedOf(this, this.counter);
   }
 
   /** `await using wg = new WaitGroup()` waits for the group when the scope ends. */
+  // S12.
   [Symbol.asyncDispose](): Promise<void> {
     return this.wait();
   }
@@ -575,6 +601,7 @@ export class WaitGroup implements AsyncDisposable {
    * How Node's `util.inspect` shows a group: its counter, waiters and
    * home; in debug mode also its unfinished units.
    */
+  // S13, D3.
   [Symbol.for('nodejs.util.inspect.custom')](
     _depth: number,
     options: { stylize?: (text: string, style: string) => string; breakLength?: number },
