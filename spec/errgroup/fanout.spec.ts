@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { getEventListeners } from 'node:events';
 import { inspect } from 'node:util';
 import { expect } from 'chai';
 import { ErrGroup, type ErrGroupStats } from '../../lib/index.js';
@@ -364,6 +365,275 @@ describe('ErrGroup, the whole fan-out (SPEC §8.1)', () => {
       gate.resolve();
       await eg.wait();
       expect(track(eg.wait()).promise).to.equal(eg.wait());
+    });
+  });
+});
+
+/** untilAborted returns a promise that rejects with the signal's reason when it aborts. */
+function untilAborted(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+  });
+}
+
+describe('ErrGroup timeouts (SPEC §8.1)', () => {
+  describe('E14 timeouts', () => {
+    it('a task without a timeout is handed the group signal itself', async () => {
+      const eg = new ErrGroup();
+      let seen: AbortSignal | undefined;
+      eg.go((signal) => {
+        seen = signal;
+      });
+      expect(seen).to.equal(eg.signal);
+      await eg.wait();
+    });
+
+    it('a task with a timeout gets its own signal, which aborts with a TimeoutError; that is its error', async () => {
+      const eg = new ErrGroup({ timeout: 5 });
+      let seen: AbortSignal | undefined;
+      const task = eg.go((signal) => {
+        seen = signal;
+        return untilAborted(signal);
+      });
+      expect(seen).to.not.equal(eg.signal);
+      const error = (await expectRejection(task)) as DOMException;
+      expect(error.name).to.equal('TimeoutError');
+      expect(error.message).to.contain('timeout of 5 ms');
+      // With cancelOnError (the default) it stopped the group.
+      expect(await expectRejection(eg.wait())).to.equal(error);
+      expect(eg.signal.reason).to.equal(error);
+    });
+
+    it("the task's signal follows the group's abort", async () => {
+      const eg = new ErrGroup();
+      const reason = new Error('stop');
+      const task = eg.go((signal) => untilAborted(signal), { timeout: 60_000 });
+      eg.cancel(reason);
+      expect(await expectRejection(task)).to.equal(reason);
+      expect(await expectRejection(eg.wait())).to.equal(reason);
+      expect(eg.errors).to.deep.equal([]);
+    });
+
+    it("go()'s timeout overrides the group's", async () => {
+      const eg = new ErrGroup({ timeout: 60_000 });
+      const task = eg.go((signal) => untilAborted(signal), { timeout: 1 });
+      expect(((await expectRejection(task)) as DOMException).name).to.equal('TimeoutError');
+      await expectRejection(eg.wait());
+    });
+
+    it('time in the queue does not count', async () => {
+      const eg = new ErrGroup({ limit: 1 });
+      // The first task outlives the second's timeout many times over.
+      eg.go(() => new Promise((resolve) => setTimeout(resolve, 30)));
+      let abortedAtStart: boolean | undefined;
+      const second = eg.go(
+        (signal) => {
+          abortedAtStart = signal.aborted;
+          return 'ran';
+        },
+        { timeout: 1 },
+      );
+      expect(await second).to.equal('ran');
+      expect(abortedAtStart).to.equal(false);
+      await eg.wait();
+    });
+
+    it('a task that ignores its signal keeps its slot and wait() waits for it', async () => {
+      const eg = new ErrGroup({ limit: 1, cancelOnError: false });
+      const gate = deferred();
+      const timedOut = deferred();
+      eg.go(
+        (signal) => {
+          signal.addEventListener('abort', () => timedOut.resolve());
+          return gate.promise;
+        },
+        { timeout: 1 },
+      );
+      const queued = track(eg.go(() => 'next'));
+      await timedOut.promise;
+      expect([eg.active, eg.queued]).to.deep.equal([1, 1]);
+      const waiting = eg.wait();
+      await expectPending(waiting);
+      expect(queued.state.status).to.equal('pending');
+      gate.resolve();
+      await waiting;
+      expect(await queued.promise).to.equal('next');
+    });
+
+    /** countTimers wraps setTimeout and clearTimeout while `body` runs, and returns the timers left. */
+    async function countTimers(
+      body: () => Promise<void>,
+    ): Promise<{ left: number; made: number; refed: number }> {
+      const { setTimeout: set, clearTimeout: clear } = globalThis;
+      const live = new Set<unknown>();
+      let made = 0;
+      const handles: NodeJS.Timeout[] = [];
+      globalThis.setTimeout = ((fn: () => void, ms?: number) => {
+        made++;
+        const handle = set(() => {
+          live.delete(handle);
+          fn();
+        }, ms);
+        live.add(handle);
+        handles.push(handle);
+        return handle;
+      }) as typeof setTimeout;
+      globalThis.clearTimeout = ((handle: NodeJS.Timeout) => {
+        live.delete(handle);
+        clear(handle);
+      }) as typeof clearTimeout;
+      try {
+        await body();
+      } finally {
+        globalThis.setTimeout = set;
+        globalThis.clearTimeout = clear;
+      }
+      return { left: live.size, made, refed: handles.filter((h) => h.hasRef()).length };
+    }
+
+    it('1e4 timed tasks leave no listener on the group signal and no timer behind', async function () {
+      this.timeout(60_000);
+      const eg = new ErrGroup({ limit: 16, timeout: 60_000 });
+      const timers = await countTimers(async () => {
+        const tasks: Promise<unknown>[] = [];
+        for (let i = 0; i < 10_000; i++) tasks.push(eg.go(async () => i));
+        await Promise.all(tasks);
+      });
+      expect(timers).to.deep.equal({ left: 0, made: 10_000, refed: 0 });
+      // Only the group's own listener (it drops the queue at an abort) is left.
+      expect(getEventListeners(eg.signal, 'abort')).to.have.length(1);
+      await eg.wait();
+      expect(eg.stats.fulfilled).to.equal(10_000);
+    });
+
+    it('the timer is unref’d: a pending timed task does not keep the process alive', async () => {
+      const eg = new ErrGroup({ timeout: 60_000 });
+      const gate = deferred();
+      const timers = await countTimers(async () => {
+        eg.go(() => gate.promise);
+      });
+      expect(timers).to.deep.equal({ left: 1, made: 1, refed: 0 });
+      gate.resolve();
+      await eg.wait();
+    });
+
+    const badTimeouts: [unknown, typeof TypeError | typeof RangeError][] = [
+      ['5', TypeError],
+      [5n, TypeError],
+      [0, RangeError],
+      [-1, RangeError],
+      [Number.NaN, RangeError],
+    ];
+    for (const [timeout, kind] of badTimeouts) {
+      it(`timeout ${String(timeout)} (${typeof timeout}): ${kind.name} in the constructor and in go()`, async () => {
+        expect(() => new ErrGroup({ timeout: timeout as never })).to.throw(kind, 'timeout');
+        const eg = new ErrGroup();
+        expect(() => eg.go(() => 1, { timeout: timeout as never })).to.throw(kind, 'go: ');
+        expect(eg.stats.admitted).to.equal(0);
+        await eg.wait();
+      });
+    }
+
+    it("go()'s options: a non-object or a non-string name is a TypeError", () => {
+      const eg = new ErrGroup();
+      expect(() => eg.go(() => 1, 5 as never)).to.throw(TypeError, 'go: options must be an object');
+      expect(() => eg.tryGo(() => 1, { name: 1 as never })).to.throw(
+        TypeError,
+        'tryGo: options.name must be a string',
+      );
+    });
+  });
+});
+
+describe('ErrGroup.run (SPEC §8.1)', () => {
+  describe('E16 scoped body', () => {
+    it('calls the body synchronously and resolves with its value after wait() resolved', async () => {
+      let called = false;
+      let group: ErrGroup | undefined;
+      const gate = deferred();
+      const running = ErrGroup.run((eg) => {
+        called = true;
+        group = eg;
+        eg.go(() => gate.promise);
+        return 'value';
+      });
+      expect(called).to.equal(true);
+      await expectPending(running);
+      gate.resolve();
+      expect(await running).to.equal('value');
+      expect(group?.stats.fulfilled).to.equal(1);
+    });
+
+    it("the body's error aborts the group at once and run rejects with it once every task settled", async () => {
+      const boom = new Error('body');
+      const gate = deferred();
+      let group: ErrGroup | undefined;
+      let queued: Promise<unknown> | undefined;
+      const running = track(
+        ErrGroup.run(
+          async (eg) => {
+            group = eg;
+            eg.go(() => gate.promise);
+            queued = eg.go(() => 'never');
+            throw boom;
+          },
+          { limit: 1 },
+        ),
+      );
+      await flushMicrotasks();
+      expect(group?.signal.reason).to.equal(boom);
+      expect(await expectRejection(queued as Promise<unknown>)).to.equal(boom);
+      expect(running.state.status).to.equal('pending');
+      gate.resolve();
+      expect(await expectRejection(running.promise)).to.equal(boom);
+    });
+
+    it('a task error that came before the body failed wins, under the policy', async () => {
+      const taskError = new Error('task');
+      const bodyError = new Error('body');
+      const outcome = await expectRejection(
+        ErrGroup.run(
+          async (eg) => {
+            await eg.go(() => Promise.reject(taskError)).catch(() => undefined);
+            throw bodyError;
+          },
+          { errors: 'all' },
+        ),
+      );
+      expect(outcome).to.be.an.instanceOf(AggregateError);
+      expect((outcome as AggregateError).errors).to.deep.equal([taskError]);
+    });
+
+    it("the body's error is never folded into an AggregateError", async () => {
+      const bodyError = new Error('body');
+      const outcome = await expectRejection(
+        ErrGroup.run(
+          (eg) => {
+            eg.go((signal) => untilAborted(signal));
+            throw bodyError;
+          },
+          { errors: 'all' },
+        ),
+      );
+      expect(outcome).to.equal(bodyError);
+    });
+
+    it("a task error makes run reject with wait()'s reason", async () => {
+      const boom = new Error('task');
+      const outcome = await expectRejection(
+        ErrGroup.run((eg) => {
+          eg.go(() => Promise.reject(boom));
+          return 'ignored';
+        }),
+      );
+      expect(outcome).to.equal(boom);
+    });
+
+    it('bad arguments reject, never throw', async () => {
+      const notFunction = ErrGroup.run(42 as never);
+      expect(await expectRejection(notFunction)).to.be.an.instanceOf(TypeError);
+      const badLimit = ErrGroup.run(() => 1, { limit: 0 });
+      expect(await expectRejection(badLimit)).to.be.an.instanceOf(RangeError);
     });
   });
 });
