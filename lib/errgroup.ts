@@ -7,6 +7,7 @@
  * @module
  */
 
+import { type ErrGroupMapper, map, mapIterable } from './errgroup-map.js';
 import {
   type CheckedOptions,
   checkGoOptions,
@@ -18,6 +19,7 @@ import {
 import { describe, errGroupClosed, errGroupTaskFailed, type WaitGroupError } from './errors.js';
 import { WaitGroup } from './waitgroup.js';
 
+export type { ErrGroupMapper } from './errgroup-map.js';
 export type { ErrGroupGoOptions, ErrGroupOptions } from './errgroup-options.js';
 
 /** A task of the group: it is handed the group's signal, or its own when it has a timeout. */
@@ -395,6 +397,57 @@ export class ErrGroup implements AsyncDisposable {
     }
     await eg.wait();
     return value;
+  }
+
+  /**
+   * map calls `fn(item, index, signal)` for every item of an iterable or an
+   * async iterable under a group made with `options` (limit, error policy,
+   * timeout, async context), and resolves with the results in input order
+   * once the group has resolved; it rejects as the group's `wait()` does.
+   * Items are pulled lazily: at most `limit` are taken ahead of a free slot,
+   * so a stream of a million items with `limit: 8` holds about eight. It
+   * stops pulling when the group aborts and closes the iterator; an error of
+   * the iterator itself is a task error. Bad arguments reject.
+   *
+   * @example
+   * ```ts
+   * const pages = await ErrGroup.map(urls, (url, _i, signal) => fetch(url, { signal }), { limit: 8 });
+   * ```
+   */
+  static map<I, O>(
+    input: Iterable<I> | AsyncIterable<I>,
+    fn: ErrGroupMapper<I, O>,
+    options?: ErrGroupOptions,
+  ): Promise<Awaited<O>[]> {
+    return map(input, fn, () => new ErrGroup(options));
+  }
+
+  /**
+   * mapIterable is the streaming form of {@link ErrGroup.map}: an async
+   * iterator that yields the results in input order as they become
+   * available, holding at most 2 × `limit` items pulled and not yet yielded
+   * (a slow consumer stops the pulling). It yields the results before a
+   * failed item and then throws that item's error (with `errors: 'all'`,
+   * the group's `AggregateError` after the last result). Leaving the loop
+   * early (`break`) aborts the group, closes the source and waits for the
+   * running tasks. Bad arguments reject the first `next()`.
+   *
+   * @example
+   * ```ts
+   * for await (const row of ErrGroup.mapIterable(readable, parse, { limit: 8 })) console.log(row);
+   * ```
+   */
+  static mapIterable<I, O>(
+    input: Iterable<I> | AsyncIterable<I>,
+    fn: ErrGroupMapper<I, O>,
+    options?: ErrGroupOptions,
+  ): AsyncIterableIterator<Awaited<O>> {
+    return mapIterable(
+      input,
+      fn,
+      () => new ErrGroup(options),
+      () => options?.errors === 'all',
+    );
   }
 
   /**

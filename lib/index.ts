@@ -20,6 +20,7 @@ export type { GoOptions, UnfinishedTask } from './diagnostics.js';
 export {
   ErrGroup,
   type ErrGroupGoOptions,
+  type ErrGroupMapper,
   type ErrGroupOptions,
   type ErrGroupStats,
   type ErrGroupTask,
