@@ -129,6 +129,8 @@ class Unit implements UnfinishedTask {
   /** Whether a `go()` task made it (else an `add`). */
   readonly task: boolean;
   count: number;
+  /** An ErrGroup task still waiting for a slot (E19). */
+  queued = false;
 
   constructor(order: number, name: string | undefined, count: number, task: boolean) {
     this.order = order;
@@ -145,6 +147,15 @@ function snapshot(unit: Unit): UnfinishedTask {
   return Object.freeze({ name: unit.name, site: unit.site, since: unit.since, count: unit.count });
 }
 
+/** An ErrGroup's view of one unit: also whether it waits for a slot (E19). */
+function errGroupSnapshot(unit: Unit): UnfinishedTask & { readonly queued: boolean } {
+  const { name, site, since, count, queued } = unit;
+  return Object.freeze({ name, site, since, count, queued });
+}
+
+/** What a ledger's reports call its group and its unnamed tasks (E19). */
+export type LedgerKind = 'WaitGroup' | 'ErrGroup';
+
 /**
  * Ledger is the bookkeeping of one debug group: its open units, oldest
  * first, and the cell whose word says whether a wait is pending. It never
@@ -155,6 +166,7 @@ export class Ledger {
   readonly site: string | undefined;
   readonly #cell: StateCell;
   readonly #shared: boolean;
+  readonly #kind: LedgerKind;
   /** Open `add` units, oldest first, from index #head on (a queue without shift()). */
   #adds: Unit[] = [];
   #head = 0;
@@ -166,10 +178,16 @@ export class Ledger {
   /** Whether the group is registered for the D5 report. */
   registered = false;
 
-  constructor(cell: StateCell, shared: boolean, site: string | undefined) {
+  constructor(
+    cell: StateCell,
+    shared: boolean,
+    site: string | undefined,
+    kind: LedgerKind = 'WaitGroup',
+  ) {
     this.#cell = cell;
     this.#shared = shared;
     this.site = site;
+    this.#kind = kind;
   }
 
   get shared(): boolean {
@@ -233,7 +251,7 @@ export class Ledger {
 
   /** unfinished returns copies of the open units, oldest first (D2). */
   unfinished(): UnfinishedTask[] {
-    return this.#units().map(snapshot);
+    return this.#units().map(this.#kind === 'ErrGroup' ? errGroupSnapshot : snapshot);
   }
 
   /** #units merges the open `add` and `go()` units, which are each in order, by age. */
@@ -268,17 +286,19 @@ export class Ledger {
     for (const unit of units) tracked += unit.count;
     const tasks = Math.max(counterOf(word), tracked);
     const parts = units.map((unit) => {
-      const label = unit.name ?? (unit.task ? 'a go() task' : 'add()');
+      const errGroup = this.#kind === 'ErrGroup';
+      const label = unit.name ?? (unit.task ? (errGroup ? 'go()' : 'a go() task') : 'add()');
       const times = unit.count > 1 ? ` ×${unit.count}` : '';
       const age = ((now - unit.since) / 1000).toFixed(1);
-      return `${label}${times} (added at ${shorten(unit.site)}, ${age} s ago)`;
+      const state = errGroup ? (unit.queued ? 'queued, ' : 'running, ') : '';
+      return `${label}${times} (${state}added at ${shorten(unit.site)}, ${age} s ago)`;
     });
     if (tasks > tracked) {
       parts.push(`${tasks - tracked} added ${this.#shared ? 'by another agent' : 'elsewhere'}`);
     }
     const made = this.#shared ? 'attached at' : 'created at';
     return (
-      `WaitGroup ${made} ${shorten(this.site)}${collected ? ' was garbage-collected with' : ':'} ` +
+      `${this.#kind} ${made} ${shorten(this.site)}${collected ? ' was garbage-collected with' : ':'} ` +
       `${waits} wait()${waits === 1 ? '' : 's'} pending, ` +
       `${tasks} task${tasks === 1 ? '' : 's'} never finished: ${parts.join(', ')}`
     );
@@ -357,6 +377,19 @@ function unwatch(ledger: Ledger): void {
 /** watchedGroups returns how many debug groups the beforeExit report is watching (for tests). */
 export function watchedGroups(): number {
   return watching.size;
+}
+
+/**
+ * watchLedger puts the ledger of a group with a pending wait in both reports
+ * (D4, D5), as a debug WaitGroup's wait() does; for an ErrGroup (E19).
+ */
+export function watchLedger(ledger: Ledger, group: object): void {
+  if (ledger.pendingWaits() === 0) return;
+  watch(ledger);
+  if (!ledger.registered && !ledger.shared && finalizer !== undefined) {
+    ledger.registered = true;
+    finalizer.register(group, ledger);
+  }
 }
 
 // --- D5: collected with a pending wait --------------------------------------

@@ -7,6 +7,12 @@
  * @module
  */
 
+import {
+  debugFor,
+  type ErrGroupDebug,
+  type ErrGroupUnfinishedTask,
+  type TaskUnit,
+} from './errgroup-debug.js';
 import { type ErrGroupMapper, map, mapIterable } from './errgroup-map.js';
 import {
   type CheckedOptions,
@@ -19,6 +25,7 @@ import {
 import { describe, errGroupClosed, errGroupTaskFailed, type WaitGroupError } from './errors.js';
 import { WaitGroup } from './waitgroup.js';
 
+export type { ErrGroupUnfinishedTask } from './errgroup-debug.js';
 export type { ErrGroupMapper } from './errgroup-map.js';
 export type { ErrGroupGoOptions, ErrGroupOptions } from './errgroup-options.js';
 
@@ -51,6 +58,7 @@ export interface ErrGroupStats {
 interface Queued {
   readonly fn: ErrGroupTask<unknown>;
   readonly timeout: number;
+  readonly unit: TaskUnit | undefined;
   start: (entry: Queued) => void;
   drop: (reason: unknown) => void;
   next: Queued | undefined;
@@ -142,6 +150,8 @@ export class ErrGroup implements AsyncDisposable {
   #stopReason: unknown;
   #closed = false;
   #outcome: Promise<void> | undefined;
+  // E19: debug mode's ledger of the tasks, undefined outside debug mode.
+  readonly #debug: ErrGroupDebug | undefined;
 
   /**
    * Creates a group. With `signal`, the group's signal aborts when that
@@ -162,6 +172,7 @@ export class ErrGroup implements AsyncDisposable {
     this.#all = checked.all;
     this.#cancelOnError = checked.cancelOnError;
     this.#timeout = checked.timeout;
+    this.#debug = debugFor(checked.debug);
     this.signal = this.#controller.signal;
     // E5: whatever aborts the signal drops the queue in that same moment.
     this.signal.addEventListener('abort', () => this.#dropQueued(this.signal.reason), {
@@ -253,7 +264,12 @@ export class ErrGroup implements AsyncDisposable {
   go<T>(fn: ErrGroupTask<T>, options?: ErrGroupGoOptions): Promise<Awaited<T>> {
     checkTask(fn, 'go');
     let timeout = this.#timeout;
-    if (options !== undefined) timeout = checkGoOptions(options, 'go').timeout ?? timeout;
+    let name: string | undefined;
+    if (options !== undefined) {
+      const checked = checkGoOptions(options, 'go');
+      timeout = checked.timeout ?? timeout;
+      name = checked.name;
+    }
     if (this.#closed) throw errGroupClosed();
     this.#admitted++;
     if (this.signal.aborted) {
@@ -261,8 +277,10 @@ export class ErrGroup implements AsyncDisposable {
       return handled(Promise.reject(this.signal.reason));
     }
     this.#tasks.add(1);
-    if (this.#active < this.#limit) return this.#start(fn, timeout);
-    return handled(this.#enqueue(fn, timeout) as Promise<Awaited<T>>);
+    const unit = this.#debug?.ledger.started(name);
+    if (this.#active < this.#limit) return this.#start(fn, timeout, unit);
+    if (unit !== undefined) unit.queued = true;
+    return handled(this.#enqueue(fn, timeout, unit) as Promise<Awaited<T>>);
   }
 
   /**
@@ -275,11 +293,16 @@ export class ErrGroup implements AsyncDisposable {
   tryGo<T>(fn: ErrGroupTask<T>, options?: ErrGroupGoOptions): Promise<Awaited<T>> | undefined {
     checkTask(fn, 'tryGo');
     let timeout = this.#timeout;
-    if (options !== undefined) timeout = checkGoOptions(options, 'tryGo').timeout ?? timeout;
+    let name: string | undefined;
+    if (options !== undefined) {
+      const checked = checkGoOptions(options, 'tryGo');
+      timeout = checked.timeout ?? timeout;
+      name = checked.name;
+    }
     if (this.#closed || this.signal.aborted || this.#active >= this.#limit) return undefined;
     this.#admitted++;
     this.#tasks.add(1);
-    return this.#start(fn, timeout);
+    return this.#start(fn, timeout, this.#debug?.ledger.started(name));
   }
 
   /**
@@ -308,6 +331,22 @@ export class ErrGroup implements AsyncDisposable {
   }
 
   /**
+   * unfinished returns the tasks that have not finished, oldest first, each
+   * with `queued` saying whether it still waits for a slot. In debug mode
+   * each is named by its `name` and the site of its `go()`, with its time;
+   * otherwise there is one anonymous entry for the running tasks and one for
+   * the queued ones, each with its count.
+   */
+  unfinished(): readonly ErrGroupUnfinishedTask[] {
+    if (this.#debug !== undefined) return this.#debug.unfinished();
+    const open: ErrGroupUnfinishedTask[] = [];
+    const anonymous = { name: undefined, site: undefined, since: undefined };
+    if (this.#active > 0) open.push({ ...anonymous, count: this.#active, queued: false });
+    if (this.#queued > 0) open.push({ ...anonymous, count: this.#queued, queued: true });
+    return open;
+  }
+
+  /**
    * wait returns a promise that settles once every admitted task has settled,
    * stragglers included, and dropped tasks count as settled. It rejects with
    * the first task error (with `errors: 'all'`, an `AggregateError` of every
@@ -325,7 +364,10 @@ export class ErrGroup implements AsyncDisposable {
    * ```
    */
   wait(): Promise<void> {
-    this.#outcome ??= handled(this.#settle());
+    if (this.#outcome === undefined) {
+      this.#outcome = handled(this.#settle());
+      this.#debug?.waiting(this, !this.#closed);
+    }
     return this.#outcome;
   }
 
@@ -456,13 +498,15 @@ export class ErrGroup implements AsyncDisposable {
    * reaction on it marks it handled, and they return nothing and never throw,
    * so the promise `then` makes for them cannot be an unhandled rejection.
    * One promise per task, as WaitGroup go() makes, and one pair of handlers
-   * per group (the unlimited row of SPEC §7). A task with a timeout takes
-   * the slower path of #startTimed.
+   * per group (the unlimited row of SPEC §7). A task with a timeout, or any
+   * task in debug mode, takes the slower path of #startTracked.
    */
-  #start<T>(fn: ErrGroupTask<T>, timeout: number): Promise<Awaited<T>> {
+  #start<T>(fn: ErrGroupTask<T>, timeout: number, unit: TaskUnit | undefined): Promise<Awaited<T>> {
     this.#active++;
     this.#started++;
-    if (timeout !== Number.POSITIVE_INFINITY) return this.#startTimed(fn, timeout);
+    if (timeout !== Number.POSITIVE_INFINITY || unit !== undefined) {
+      return this.#startTracked(fn, timeout, unit);
+    }
     let result: T | PromiseLike<T>;
     try {
       result = fn(this.signal);
@@ -475,29 +519,40 @@ export class ErrGroup implements AsyncDisposable {
   }
 
   /**
-   * #startTimed is #start for a task with a timeout (E14): the task gets a
-   * signal of its own, which follows the group's and aborts with a
-   * `TimeoutError` when its time is up. Its listener and timer go when the
-   * task settles.
+   * #startTracked is #start for a task with a timeout (E14) or in debug mode
+   * (E19). A task with a timeout gets a signal of its own, which follows the
+   * group's and aborts with a `TimeoutError` when its time is up; its
+   * listener and timer go when the task settles, and its debug unit once it
+   * counts as done.
    */
-  #startTimed<T>(fn: ErrGroupTask<T>, timeout: number): Promise<Awaited<T>> {
+  #startTracked<T>(
+    fn: ErrGroupTask<T>,
+    timeout: number,
+    unit: TaskUnit | undefined,
+  ): Promise<Awaited<T>> {
+    if (unit !== undefined) unit.queued = false;
     const group = this.signal;
-    const own = new AbortController();
-    const follow = (): void => own.abort(group.reason);
-    group.addEventListener('abort', follow, { once: true });
-    const timer = setTimeout(() => {
-      own.abort(
-        new DOMException(`the task ran longer than its timeout of ${timeout} ms`, 'TimeoutError'),
-      );
-    }, timeout);
-    (timer as { unref?: () => void }).unref?.();
-    const cleanup = (): void => {
-      clearTimeout(timer);
-      group.removeEventListener('abort', follow);
-    };
+    let signal = group;
+    let cleanup = ignore;
+    if (timeout !== Number.POSITIVE_INFINITY) {
+      const own = new AbortController();
+      const follow = (): void => own.abort(group.reason);
+      group.addEventListener('abort', follow, { once: true });
+      const timer = setTimeout(() => {
+        own.abort(
+          new DOMException(`the task ran longer than its timeout of ${timeout} ms`, 'TimeoutError'),
+        );
+      }, timeout);
+      (timer as { unref?: () => void }).unref?.();
+      signal = own.signal;
+      cleanup = () => {
+        clearTimeout(timer);
+        group.removeEventListener('abort', follow);
+      };
+    }
     let result: T | PromiseLike<T>;
     try {
-      result = fn(own.signal);
+      result = fn(signal);
     } catch (error) {
       result = Promise.reject(error);
     }
@@ -506,13 +561,20 @@ export class ErrGroup implements AsyncDisposable {
       () => {
         cleanup();
         this.#onFulfilled();
+        this.#retire(unit);
       },
       (error: unknown) => {
         cleanup();
         this.#onRejected(error);
+        this.#retire(unit);
       },
     );
     return settled;
+  }
+
+  /** #retire tells debug mode's ledger that a task counts as done. */
+  #retire(unit: TaskUnit | undefined): void {
+    if (unit !== undefined) this.#debug?.ledger.finished(unit);
   }
 
   /**
@@ -520,8 +582,12 @@ export class ErrGroup implements AsyncDisposable {
    * promise made here, in go()'s async context, which #startQueued settles
    * when a slot is free. One promise more per queued task, as p-limit pays.
    */
-  #enqueue(fn: ErrGroupTask<unknown>, timeout: number): Promise<unknown> {
-    const entry = { fn, timeout, next: undefined } as Queued;
+  #enqueue(
+    fn: ErrGroupTask<unknown>,
+    timeout: number,
+    unit: TaskUnit | undefined,
+  ): Promise<unknown> {
+    const entry = { fn, timeout, unit, next: undefined } as Queued;
     const admitted = new Promise<Queued>((start, drop) => {
       entry.start = start;
       entry.drop = drop;
@@ -545,11 +611,12 @@ export class ErrGroup implements AsyncDisposable {
       this.#started--;
       this.#dropped++;
       this.#tasks.done();
+      this.#retire(entry.unit);
       throw this.signal.reason;
     }
     this.#active--;
     this.#started--;
-    return this.#start(entry.fn, entry.timeout);
+    return this.#start(entry.fn, entry.timeout, entry.unit);
   };
 
   readonly #onFulfilled = (): void => {
@@ -603,9 +670,11 @@ export class ErrGroup implements AsyncDisposable {
   /** #dropQueued drops every queued task: its promise rejects with `reason` and it counts as done (E5, E15). */
   #dropQueued(reason: unknown): void {
     while (this.#head !== undefined) {
-      this.#shift().drop(reason);
+      const entry = this.#shift();
+      entry.drop(reason);
       this.#dropped++;
       this.#tasks.done();
+      this.#retire(entry.unit);
     }
   }
 
@@ -634,6 +703,7 @@ export class ErrGroup implements AsyncDisposable {
       if (this.#tasks.counter === 0) break;
     }
     this.#closed = true;
+    this.#debug?.waiting(this, false);
     this.#parent?.removeEventListener('abort', this.#onParentAbort);
     const errors = this.#errors;
     let failed = true;

@@ -24,6 +24,7 @@ export {
   type ErrGroupOptions,
   type ErrGroupStats,
   type ErrGroupTask,
+  type ErrGroupUnfinishedTask,
 } from './errgroup.js';
 export { WaitGroupError, type WaitGroupErrorCode } from './errors.js';
 export type { WaitGroupHandle } from './shared-memory.js';
