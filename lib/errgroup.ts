@@ -59,12 +59,17 @@ interface Queued {
   readonly fn: ErrGroupTask<unknown>;
   readonly timeout: number;
   readonly unit: TaskUnit | undefined;
+  /** Settles the promise made in go(): the task starts, or is dropped, in its reaction. */
   start: (entry: Queued) => void;
-  drop: (reason: unknown) => void;
+  /** Why the task was dropped; {@link QUEUED} while it has not been. */
+  reason: unknown;
   next: Queued | undefined;
 }
 
 const ignore = (): void => {};
+
+/** The reason of a queued task that has not been dropped. */
+const QUEUED: unique symbol = Symbol('queued');
 
 /** handled marks `promise` handled, so that ignoring it raises no `unhandledRejection` (E3). */
 function handled<T>(promise: Promise<T>): Promise<T> {
@@ -587,10 +592,9 @@ export class ErrGroup implements AsyncDisposable {
     timeout: number,
     unit: TaskUnit | undefined,
   ): Promise<unknown> {
-    const entry = { fn, timeout, unit, next: undefined } as Queued;
-    const admitted = new Promise<Queued>((start, drop) => {
+    const entry: Queued = { fn, timeout, unit, start: ignore, reason: QUEUED, next: undefined };
+    const admitted = new Promise<Queued>((start) => {
       entry.start = start;
-      entry.drop = drop;
     });
     if (this.#tail === undefined) this.#head = entry;
     else this.#tail.next = entry;
@@ -606,6 +610,8 @@ export class ErrGroup implements AsyncDisposable {
    * and done, and its promise rejects with the signal's reason.
    */
   readonly #runQueued = (entry: Queued): Promise<unknown> => {
+    // Dropped from the queue (E5, E15): already counted as dropped and done.
+    if (entry.reason !== QUEUED) throw entry.reason;
     if (this.signal.aborted) {
       this.#active--;
       this.#started--;
@@ -671,7 +677,8 @@ export class ErrGroup implements AsyncDisposable {
   #dropQueued(reason: unknown): void {
     while (this.#head !== undefined) {
       const entry = this.#shift();
-      entry.drop(reason);
+      entry.reason = reason;
+      entry.start(entry);
       this.#dropped++;
       this.#tasks.done();
       this.#retire(entry.unit);
