@@ -68,6 +68,13 @@ interface Queued {
 
 const ignore = (): void => {};
 
+/** expire aborts a task's own signal when its timeout is up (E14). */
+function expire(own: AbortController, timeout: number): void {
+  own.abort(
+    new DOMException(`the task ran longer than its timeout of ${timeout} ms`, 'TimeoutError'),
+  );
+}
+
 /** The reason of a queued task that has not been dropped. */
 const QUEUED: unique symbol = Symbol('queued');
 
@@ -155,6 +162,8 @@ export class ErrGroup implements AsyncDisposable {
   #stopReason: unknown;
   #closed = false;
   #outcome: Promise<void> | undefined;
+  // E14: the controllers of the running tasks that have a timeout.
+  readonly #timed = new Set<AbortController>();
   // E19: debug mode's ledger of the tasks, undefined outside debug mode.
   readonly #debug: ErrGroupDebug | undefined;
 
@@ -180,9 +189,16 @@ export class ErrGroup implements AsyncDisposable {
     this.#debug = debugFor(checked.debug);
     this.signal = this.#controller.signal;
     // E5: whatever aborts the signal drops the queue in that same moment.
-    this.signal.addEventListener('abort', () => this.#dropQueued(this.signal.reason), {
-      once: true,
-    });
+    this.signal.addEventListener(
+      'abort',
+      () => {
+        const reason = this.signal.reason;
+        // E14: the signal of each running task with a timeout follows the group's.
+        for (const own of this.#timed) own.abort(reason);
+        this.#dropQueued(reason);
+      },
+      { once: true },
+    );
     const parent = checked.signal;
     this.#parent = parent;
     if (parent?.aborted) this.#stop(parent.reason);
@@ -536,23 +552,21 @@ export class ErrGroup implements AsyncDisposable {
     unit: TaskUnit | undefined,
   ): Promise<Awaited<T>> {
     if (unit !== undefined) unit.queued = false;
-    const group = this.signal;
-    let signal = group;
+    let signal = this.signal;
     let cleanup = ignore;
     if (timeout !== Number.POSITIVE_INFINITY) {
+      // The group's one abort listener aborts every running timed task
+      // (#abortTimed): a listener per task would make each addEventListener
+      // walk all the others, O(n²) for n tasks running at once.
       const own = new AbortController();
-      const follow = (): void => own.abort(group.reason);
-      group.addEventListener('abort', follow, { once: true });
-      const timer = setTimeout(() => {
-        own.abort(
-          new DOMException(`the task ran longer than its timeout of ${timeout} ms`, 'TimeoutError'),
-        );
-      }, timeout);
+      const timed = this.#timed;
+      timed.add(own);
+      const timer = setTimeout(expire, timeout, own, timeout);
       (timer as { unref?: () => void }).unref?.();
       signal = own.signal;
       cleanup = () => {
         clearTimeout(timer);
-        group.removeEventListener('abort', follow);
+        timed.delete(own);
       };
     }
     let result: T | PromiseLike<T>;

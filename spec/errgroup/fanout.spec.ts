@@ -506,6 +506,25 @@ describe('ErrGroup timeouts (SPEC §8.1)', () => {
       expect(eg.stats.fulfilled).to.equal(10_000);
     });
 
+    it('1e4 timed tasks running at once add no listener each to the group signal, and all follow its abort', async () => {
+      const eg = new ErrGroup({ timeout: 60_000 });
+      const gate = deferred();
+      const signals: AbortSignal[] = [];
+      for (let i = 0; i < 10_000; i++) {
+        eg.go((signal) => {
+          signals.push(signal);
+          return gate.promise;
+        });
+      }
+      expect(eg.active).to.equal(10_000);
+      expect(getEventListeners(eg.signal, 'abort')).to.have.length(1);
+      const reason = new Error('stop');
+      eg.cancel(reason);
+      expect(signals.every((signal) => signal.aborted && signal.reason === reason)).to.equal(true);
+      gate.resolve();
+      expect(await expectRejection(eg.wait())).to.equal(reason);
+    });
+
     it('the timer is unref’d: a pending timed task does not keep the process alive', async () => {
       const eg = new ErrGroup({ timeout: 60_000 });
       const gate = deferred();
