@@ -129,7 +129,8 @@ class Unit implements UnfinishedTask {
   /** Whether a `go()` task made it (else an `add`). */
   readonly task: boolean;
   count: number;
-  /** An ErrGroup task still waiting for a slot (E19). */
+  // E19.
+  /** An ErrGroup task still waiting for a slot. */
   queued = false;
 
   constructor(order: number, name: string | undefined, count: number, task: boolean) {
@@ -153,7 +154,8 @@ function errGroupSnapshot(unit: Unit): UnfinishedTask & { readonly queued: boole
   return Object.freeze({ name, site, since, count, queued });
 }
 
-/** What a ledger's reports call its group and its unnamed tasks (E19). */
+// E19.
+/** What a ledger's reports call its group and its unnamed tasks. */
 export type LedgerKind = 'WaitGroup' | 'ErrGroup';
 
 /**

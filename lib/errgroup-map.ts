@@ -199,8 +199,9 @@ interface Slot<O> {
  * waits for the running tasks.
  *
  * The pulling starts in a reaction registered here, in the caller's async
- * context, so that the mappers run in it whoever iterates (E12).
+ * context, so that the mappers run in it whoever iterates.
  */
+// E12: the reaction's context is the caller's.
 export function mapIterable<I, O>(
   input: Iterable<I> | AsyncIterable<I>,
   fn: ErrGroupMapper<I, O>,

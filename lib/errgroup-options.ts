@@ -66,7 +66,8 @@ export interface CheckedOptions {
 /** The longest delay setTimeout keeps: a longer timeout is no timeout in practice (24.8 days). */
 const MAX_DELAY = 2_147_483_647;
 
-/** checkLimit returns `limit` if it is an integer ≥ 1 or Infinity, and throws otherwise (E1). */
+// E1.
+/** checkLimit returns `limit` if it is an integer ≥ 1 or Infinity, and throws otherwise. */
 export function checkLimit(limit: unknown, where: string): number {
   if (typeof limit !== 'number') {
     throw new TypeError(
@@ -82,7 +83,8 @@ export function checkLimit(limit: unknown, where: string): number {
   return limit;
 }
 
-/** checkTimeout returns `timeout` if it is a positive number or Infinity (E14), and throws otherwise. */
+// E14.
+/** checkTimeout returns `timeout` if it is a positive number or Infinity, and throws otherwise. */
 export function checkTimeout(timeout: unknown, where: string): number {
   if (typeof timeout !== 'number') {
     throw new TypeError(
@@ -98,7 +100,8 @@ export function checkTimeout(timeout: unknown, where: string): number {
   return timeout > MAX_DELAY ? Number.POSITIVE_INFINITY : timeout;
 }
 
-/** checkOptions checks the options of a group (E1, E13, E14) and fills in the defaults. */
+// E1, E13, E14.
+/** checkOptions checks the options of a group and fills in the defaults. */
 export function checkOptions(options: unknown, where: string): CheckedOptions {
   if (options === undefined) {
     return {
@@ -142,7 +145,8 @@ export function checkOptions(options: unknown, where: string): CheckedOptions {
   };
 }
 
-/** checkGoOptions checks the options of one go() or tryGo() (E14, E19). */
+// E14, E19.
+/** checkGoOptions checks the options of one go() or tryGo(). */
 export function checkGoOptions(
   options: unknown,
   method: string,
