@@ -284,10 +284,11 @@ describe('ErrGroup.mapIterable (SPEC §8.1)', () => {
     it('yields the results before a failed item, then throws its error there', async () => {
       const boom = new Error('item 3');
       const out: number[] = [];
+      const counted = countedGenerator(100);
       const error = await expectRejection(
         (async () => {
           for await (const value of ErrGroup.mapIterable(
-            countedGenerator(100).source,
+            counted.source,
             async (item: number) => {
               if (item === 3) throw boom;
               return item;
@@ -300,6 +301,7 @@ describe('ErrGroup.mapIterable (SPEC §8.1)', () => {
       );
       expect(error).to.equal(boom);
       expect(out).to.deep.equal([0, 1, 2]);
+      expect(counted.closed()).to.equal(true);
     });
 
     it("errors: 'all' yields every result and throws the AggregateError after the last", async () => {
@@ -339,6 +341,31 @@ describe('ErrGroup.mapIterable (SPEC §8.1)', () => {
       )) as Error;
       expect(error.message).to.equal('source failed at 4');
       expect(out).to.deep.equal([0, 1, 2, 3]);
+    });
+
+    it("a parent abort: the results already made, then the parent's reason; the source is closed", async () => {
+      const parent = new AbortController();
+      const reason = new Error('shutdown');
+      const counted = countedAsyncGenerator(1000);
+      const out: number[] = [];
+      const error = await expectRejection(
+        (async () => {
+          for await (const value of ErrGroup.mapIterable(
+            counted.source,
+            (item: number, _index, signal) => {
+              if (item === 5) parent.abort(reason);
+              signal.throwIfAborted();
+              return item;
+            },
+            { limit: 1, signal: parent.signal },
+          )) {
+            out.push(value);
+          }
+        })(),
+      );
+      expect(error).to.equal(reason);
+      expect(out).to.deep.equal([0, 1, 2, 3, 4]);
+      expect(counted.closed()).to.equal(true);
     });
 
     it('every mapper runs in the async context of the mapIterable call', async () => {
