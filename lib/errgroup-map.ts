@@ -75,6 +75,12 @@ async function close<I>(source: Source<I>): Promise<void> {
  * there is room (E17: lazily), and stops at the group's abort. It closes
  * the source when it stops early; an error of the source itself becomes the
  * error of one more task, so that the group's policy handles it.
+ *
+ * With `eager`, a synchronous source is pulled synchronously wherever
+ * {@link wake} is called (a task's settle reaction, in map's own promise
+ * chain): no promise and no await per item. mapIterable is not eager: its
+ * consumer's `next()` calls wake, and the consumer's context is not the
+ * one the mappers must run in (E12).
  */
 class Puller<I> {
   readonly #eg: MapGroup;
@@ -82,8 +88,12 @@ class Puller<I> {
   readonly #room: () => boolean;
   readonly #take: (item: I, index: number) => void;
   readonly #failed: (error: unknown, index: number) => void;
+  readonly #eager: boolean;
   #wake: (() => void) | undefined;
   #pulled = 0;
+  #pumping = false;
+  #finished = false;
+  #done: (() => void) | undefined;
 
   constructor(
     eg: MapGroup,
@@ -91,12 +101,14 @@ class Puller<I> {
     room: () => boolean,
     take: (item: I, index: number) => void,
     failed: (error: unknown, index: number) => void,
+    eager = false,
   ) {
     this.#eg = eg;
     this.#source = source;
     this.#room = room;
     this.#take = take;
     this.#failed = failed;
+    this.#eager = eager && source.sync;
   }
 
   get pulled(): number {
@@ -105,6 +117,10 @@ class Puller<I> {
 
   /** wake resumes the pulling if it waits for room or for the abort. */
   readonly wake = (): void => {
+    if (this.#eager) {
+      if (!this.#finished && !this.#pumping) this.#pump();
+      return;
+    }
     const wake = this.#wake;
     if (wake !== undefined) {
       this.#wake = undefined;
@@ -113,11 +129,59 @@ class Puller<I> {
   };
 
   /** run pulls until the source is exhausted or fails, or the group aborts. */
-  async run(): Promise<void> {
+  run(): Promise<void> {
+    const signal = this.#eg.signal;
+    signal.addEventListener('abort', this.wake, { once: true });
+    if (!this.#eager) return this.#runAsync();
+    return new Promise<void>((resolve) => {
+      this.#done = resolve;
+      this.#pump();
+    });
+  }
+
+  /** #pump pulls a synchronous source while there is room (eager mode). */
+  #pump(): void {
+    const signal = this.#eg.signal;
+    const iterator = this.#source.iterator as Iterator<I>;
+    this.#pumping = true;
+    try {
+      while (!signal.aborted) {
+        if (!this.#room()) return;
+        let step: IteratorResult<I>;
+        try {
+          step = iterator.next();
+        } catch (error) {
+          this.#finish();
+          this.#failed(error, this.#pulled++);
+          return;
+        }
+        if (step.done === true) {
+          this.#finish();
+          return;
+        }
+        this.#take(step.value, this.#pulled++);
+      }
+      this.#finish();
+      try {
+        iterator.return?.();
+      } catch {
+        // The source failed while closing: the group's outcome is already decided.
+      }
+    } finally {
+      this.#pumping = false;
+    }
+  }
+
+  #finish(): void {
+    this.#finished = true;
+    this.#eg.signal.removeEventListener('abort', this.wake);
+    this.#done?.();
+  }
+
+  async #runAsync(): Promise<void> {
     const eg = this.#eg;
     const { iterator, sync } = this.#source;
     const signal = eg.signal;
-    signal.addEventListener('abort', this.wake, { once: true });
     let finished = false;
     try {
       while (!signal.aborted) {
@@ -179,6 +243,7 @@ export async function map<I, O>(
     (error) => {
       eg.go(() => Promise.reject(error));
     },
+    true,
   );
   await puller.run();
   await eg.wait();

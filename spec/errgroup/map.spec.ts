@@ -187,6 +187,25 @@ describe('ErrGroup.map (SPEC §8.1)', () => {
       for (const pair of seen) expect(pair).to.deep.equal(['map call', 'map call']);
     });
 
+    it('over an array too, even when a mapper switches context before it settles', async () => {
+      const als = new AsyncLocalStorage<string>();
+      const seen = await als.run('map call', () =>
+        ErrGroup.map(
+          Array.from({ length: 40 }, (_, i) => i),
+          (i) => {
+            const store = als.getStore();
+            // The task settles from another context: the next item must not start in it.
+            return als.run(`inside ${i}`, async () => {
+              await new Promise((resolve) => setImmediate(resolve));
+              return store;
+            });
+          },
+          { limit: 2 },
+        ),
+      );
+      expect(new Set(seen)).to.deep.equal(new Set(['map call']));
+    });
+
     it('bad arguments reject, never throw', async () => {
       expect(await expectRejection(ErrGroup.map(5 as never, (x) => x))).to.be.an.instanceOf(
         TypeError,
