@@ -105,6 +105,33 @@ const fanOutArb: fc.Arbitrary<FanOutPlan> = fc.record({
   limit: fc.integer({ min: 1, max: 4 }),
 });
 
+describe('E13 E14 E15 E16 E17 handled promises, in a child process', () => {
+  it('cancel, clearQueue, timeouts, run, map and mapIterable raise no unhandledRejection under --unhandled-rejections=strict', async function () {
+    this.timeout(20_000);
+    const script = fileURLToPath(
+      new URL('../fixtures/errgroup-fanout-unhandled.js', import.meta.url),
+    );
+    const { stdout, stderr } = await run(
+      process.execPath,
+      ['--unhandled-rejections=strict', script],
+      { timeout: 15_000 },
+    );
+    expect(stdout).to.equal(
+      [
+        'cancel: AbortError',
+        'supervisor: AggregateError',
+        'run: TypeError',
+        'map: RangeError',
+        'mapIterable: left early',
+        'mapIterable: SyntaxError',
+        'exit',
+        '',
+      ].join('\n'),
+    );
+    expect(stderr).to.equal('');
+  });
+});
+
 describe('E13 E15 E18 model: random failures, cancels, clears, limits and durations', () => {
   it('keeps the stats invariants at every step and wait() follows the policy', async function () {
     this.timeout(120_000);
