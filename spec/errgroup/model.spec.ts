@@ -235,3 +235,96 @@ describe('E13 E15 E18 model: random failures, cancels, clears, limits and durati
     );
   });
 });
+
+describe('E17 model: map and mapIterable over random durations and limits', () => {
+  it('map resolves with every result in input order and never holds more than limit items', async function () {
+    this.timeout(120_000);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.scheduler(),
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 0, max: 30 }),
+        fc.boolean(),
+        async (s, limit, length, asyncSource) => {
+          let pulled = 0;
+          let finished = 0;
+          let most = 0;
+          function* items(): Generator<number> {
+            for (let i = 0; i < length; i++) {
+              pulled++;
+              yield i;
+            }
+          }
+          async function* asyncItems(): AsyncGenerator<number> {
+            yield* items();
+          }
+          const source = asyncSource ? asyncItems() : items();
+          const mapping = ErrGroup.map(
+            source,
+            async (item: number, index: number) => {
+              most = Math.max(most, pulled - finished);
+              await s.schedule(Promise.resolve(), `item ${index}`);
+              finished++;
+              return item * 10;
+            },
+            { limit },
+          );
+          const results = await s.waitFor(mapping);
+          expect(results).to.deep.equal(Array.from({ length }, (_, i) => i * 10));
+          expect(most).to.be.at.most(limit);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('mapIterable yields in input order, the results before the first failed position, then its error', async function () {
+    this.timeout(120_000);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.scheduler(),
+        fc.integer({ min: 1, max: 4 }),
+        fc.array(fc.boolean(), { minLength: 0, maxLength: 20 }),
+        async (s, limit, fails) => {
+          let pulled = 0;
+          let yielded = 0;
+          let most = 0;
+          function* items(): Generator<number> {
+            for (let i = 0; i < fails.length; i++) {
+              pulled++;
+              yield i;
+            }
+          }
+          const out: number[] = [];
+          const consuming = (async () => {
+            for await (const value of ErrGroup.mapIterable(
+              items(),
+              async (item: number) => {
+                await s.schedule(Promise.resolve(), `item ${item}`);
+                if (fails[item]) throw new Error(`item ${item}`);
+                return item;
+              },
+              // The tasks ignore the signal: each failure is its own error.
+              { limit, cancelOnError: false },
+            )) {
+              yielded++;
+              most = Math.max(most, pulled - yielded);
+              out.push(value);
+            }
+          })().then(
+            () => undefined,
+            (error: unknown) => error,
+          );
+          const error = await s.waitFor(consuming);
+          const firstFailure = fails.indexOf(true);
+          const prefix = firstFailure === -1 ? fails.length : firstFailure;
+          expect(out).to.deep.equal(Array.from({ length: prefix }, (_, i) => i));
+          if (firstFailure === -1) expect(error).to.equal(undefined);
+          else expect((error as Error).message).to.equal(`item ${firstFailure}`);
+          expect(most).to.be.at.most(2 * limit);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});
