@@ -1,8 +1,11 @@
 /**
  * ErrGroup: Go's `golang.org/x/sync/errgroup` for the event loop (SPEC §8).
  * A layer beside the core, the size of its idea: a {@link WaitGroup} that
- * counts the admitted tasks, a FIFO of tasks waiting for a slot, the first
- * error, and an `AbortController` whose signal every task is handed.
+ * counts the admitted tasks, a FIFO of tasks waiting for a slot (each behind
+ * a promise made in its go()'s async context), the task errors, and an
+ * `AbortController` whose signal every task is handed. The options live in
+ * errgroup-options.ts, map and mapIterable in errgroup-map.ts, debug mode's
+ * ledger in errgroup-debug.ts (SPEC §8.1).
  *
  * @module
  */
@@ -109,8 +112,9 @@ function quote(error: unknown): string {
 
 /**
  * An ErrGroup runs a batch of tasks that stops at the first error. Each
- * task is handed {@link signal}, which aborts at the first task error, at the
- * parent signal's abort, at {@link cancel}, or when {@link wait} settles;
+ * task is handed {@link signal}, which aborts at the first task error (unless
+ * `cancelOnError` is false), at the parent signal's abort, at
+ * {@link cancel}, or when {@link wait} settles;
  * once it has aborted, queued tasks never start. {@link limit} bounds how
  * many tasks run at once, and a queued task runs in the async context
  * (`AsyncLocalStorage`, `AsyncContext`) of the `go()` call that admitted it.
