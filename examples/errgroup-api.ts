@@ -45,7 +45,7 @@ async function call(path: string, signal: AbortSignal): Promise<unknown> {
 }
 
 async function buildPage(): Promise<Record<string, unknown>> {
-  const eg = new ErrGroup({ limit: 3, errors: 'all', cancelOnError: false, timeout: 1_000 });
+  const eg = new ErrGroup({ limit: 3, errors: 'all', cancelOnError: false, timeout: 10_000 });
   const page: Record<string, unknown> = {};
   for (const path of ['/user', '/cart', '/recommendations', '/reviews']) {
     // The results are read from the settled promises below: ignoring a
