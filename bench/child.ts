@@ -370,7 +370,8 @@ function limited(l: Limiter, n: number, limit: number): Round {
     const start = now();
     await l.run(n, limit, task);
     const ms = now() - start;
-    return { ms, 'ns/task': (ms * 1e6) / n };
+    const peak = l.peak?.();
+    return { ms, 'ns/task': (ms * 1e6) / n, ...(peak === undefined ? {} : { 'peak B': peak }) };
   };
 }
 

@@ -12,6 +12,11 @@
 export interface Limiter {
   run(n: number, limit: number, task: () => Promise<void>): Promise<void>;
   /**
+   * The peak heap of the last run() above the heap before it, in bytes, for
+   * the contenders that sample it (the map rows: SPEC §8.1 E20).
+   */
+  peak?(): number;
+  /**
    * Admit `n` tasks behind `limit: 1` while the first is held, and return a
    * function that lets them all run: what the queued-memory row measures.
    */
@@ -23,6 +28,10 @@ export const LIMITER_LABELS: Readonly<Record<string, string>> = {
   errgroup: 'awaitgroup ErrGroup',
   plimit: 'p-limit 7',
   pmap: 'p-map 7 (iterator)',
+  'errgroup-timeout': 'awaitgroup ErrGroup, each task a timeout',
+  'errgroup-map': 'awaitgroup ErrGroup.map',
+  'errgroup-map-iterable': 'awaitgroup ErrGroup.mapIterable',
+  'pmap-iterable': 'p-map 7 pMapIterable',
   'wg-go': 'awaitgroup WaitGroup go()',
 };
 
@@ -55,6 +64,64 @@ export async function loadLimiter(id: string): Promise<Limiter> {
         },
       };
     }
+    case 'errgroup-timeout': {
+      const { ErrGroup } = await import('../lib/index.js');
+      return {
+        run(n, limit, task) {
+          // A timeout long enough never to fire: the cost of its signal, listener and timer.
+          const eg = new ErrGroup({ limit, timeout: 60_000 });
+          for (let i = 0; i < n; i++) eg.go(task);
+          return eg.wait();
+        },
+        queue() {
+          throw new Error('the queued row measures the group without timeouts');
+        },
+      };
+    }
+    case 'errgroup-map': {
+      const { ErrGroup } = await import('../lib/index.js');
+      const sampler = new PeakSampler();
+      return {
+        async run(n, limit, task) {
+          sampler.start();
+          await ErrGroup.map({ [Symbol.iterator]: indices(n) }, sampler.wrap(task), { limit });
+        },
+        peak: () => sampler.peak,
+        queue() {
+          throw new Error('ErrGroup.map pulls from an iterator: it queues nothing to measure');
+        },
+      };
+    }
+    case 'errgroup-map-iterable': {
+      const { ErrGroup } = await import('../lib/index.js');
+      const { Readable } = await import('node:stream');
+      return {
+        async run(n, limit, task) {
+          const source = Readable.from({ [Symbol.iterator]: indices(n) }, { objectMode: true });
+          for await (const _ of ErrGroup.mapIterable(source, task, { limit })) {
+            // each result in input order
+          }
+        },
+        queue() {
+          throw new Error('mapIterable pulls from a stream: it queues nothing to measure');
+        },
+      };
+    }
+    case 'pmap-iterable': {
+      const { pMapIterable } = await import('p-map');
+      const { Readable } = await import('node:stream');
+      return {
+        async run(n, limit, task) {
+          const source = Readable.from({ [Symbol.iterator]: indices(n) }, { objectMode: true });
+          for await (const _ of pMapIterable(source, task, { concurrency: limit })) {
+            // each result in input order
+          }
+        },
+        queue() {
+          throw new Error('pMapIterable pulls from a stream: it queues nothing to measure');
+        },
+      };
+    }
     case 'plimit': {
       const { default: pLimit } = await import('p-limit');
       return {
@@ -78,10 +145,15 @@ export async function loadLimiter(id: string): Promise<Limiter> {
     }
     case 'pmap': {
       const { default: pMap } = await import('p-map');
+      const sampler = new PeakSampler();
       return {
         async run(n, limit, task) {
-          await pMap({ [Symbol.iterator]: indices(n) }, task, { concurrency: limit });
+          sampler.start();
+          await pMap({ [Symbol.iterator]: indices(n) }, sampler.wrap(task), {
+            concurrency: limit,
+          });
         },
+        peak: () => sampler.peak,
         queue() {
           throw new Error('p-map pulls from an iterator: it queues nothing to measure');
         },
@@ -109,4 +181,32 @@ function indices(n: number): () => Iterator<number> {
   return function* () {
     for (let i = 0; i < n; i++) yield i;
   };
+}
+
+/**
+ * PeakSampler samples the heap every {@link PeakSampler.EVERY} tasks of a
+ * run and keeps the highest reading above the heap at the start: the same
+ * probe in both map contenders, so that its cost falls on both alike.
+ */
+class PeakSampler {
+  static readonly EVERY = 512;
+  #base = 0;
+  #calls = 0;
+  peak = 0;
+
+  start(): void {
+    (globalThis as { gc?: () => void }).gc?.();
+    this.#base = process.memoryUsage().heapUsed;
+    this.#calls = 0;
+    this.peak = 0;
+  }
+
+  wrap(task: () => Promise<void>): () => Promise<void> {
+    return () => {
+      if (++this.#calls % PeakSampler.EVERY === 0) {
+        this.peak = Math.max(this.peak, process.memoryUsage().heapUsed - this.#base);
+      }
+      return task();
+    };
+  }
 }

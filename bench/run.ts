@@ -394,6 +394,20 @@ function verdicts(r: Results): Verdict[] {
       1.15,
     ),
   );
+  out.push(
+    verdict(
+      'ErrGroup.map 1e5 limit 16 ≤ 0.8 × p-map',
+      ratio(r, 'errgroup-map', 'errgroup-map', 'pmap', 'ms'),
+      0.8,
+    ),
+  );
+  out.push(
+    verdict(
+      'ErrGroup.map 1e5 limit 16 peak heap ≤ p-map',
+      ratio(r, 'errgroup-map', 'errgroup-map', 'pmap', 'peak B'),
+      1,
+    ),
+  );
   return out;
 }
 

@@ -10,9 +10,14 @@
  * after it are held until the server closes, so those that started are still
  * in flight when the failure arrives.
  *
+ * Each page is handled in a request context of its own (an AsyncLocalStorage,
+ * as a server's request id or an OpenTelemetry span would be): a task runs in
+ * the context of its go() call even when it waited in the queue for a slot.
+ *
  * @module
  */
 
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { once } from 'node:events';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -37,23 +42,28 @@ server.listen(0, '127.0.0.1');
 await once(server, 'listening');
 const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
-const tally = { ran: 0, cancelled: 0, neverStarted: 0 };
+const request = new AsyncLocalStorage<{ readonly page: number }>();
+const tally = { ran: 0, cancelled: 0, neverStarted: 0, started: 0, inContext: 0 };
 const eg = new ErrGroup({ limit: 4 });
 for (let n = 0; n < PAGES; n++) {
-  let started = false;
-  const page = eg.go(async (signal) => {
-    started = true;
-    // The group's signal aborts at the first failure: it cancels this fetch.
-    const res = await fetch(`${origin}/page/${n}`, { signal });
-    if (!res.ok) throw new Error(`HTTP ${res.status} from /page/${n}`);
-    await res.text();
-    tally.ran++;
-  });
-  // After the failure, a task in flight rejects with the signal's reason
-  // (fetch's abort), and so does a queued one, which never started.
-  page.catch(() => {
-    if (!started) tally.neverStarted++;
-    else if (n !== FAILING) tally.cancelled++;
+  request.run({ page: n }, () => {
+    let started = false;
+    const page = eg.go(async (signal) => {
+      started = true;
+      tally.started++;
+      if (request.getStore()?.page === n) tally.inContext++;
+      // The group's signal aborts at the first failure: it cancels this fetch.
+      const res = await fetch(`${origin}/page/${n}`, { signal });
+      if (!res.ok) throw new Error(`HTTP ${res.status} from /page/${n}`);
+      await res.text();
+      tally.ran++;
+    });
+    // After the failure, a task in flight rejects with the signal's reason
+    // (fetch's abort), and so does a queued one, which never started.
+    page.catch(() => {
+      if (!started) tally.neverStarted++;
+      else if (n !== FAILING) tally.cancelled++;
+    });
   });
 }
 
@@ -70,3 +80,9 @@ console.log(`  ran            ${tally.ran}`);
 console.log(`  cancelled      ${tally.cancelled}  (in flight when the failure came)`);
 console.log(`  never started  ${tally.neverStarted}`);
 console.log(`  failed         1  (/page/${FAILING}, on purpose)`);
+console.log(`  in context     ${tally.inContext} of ${tally.started} started tasks`);
+const { admitted, started, fulfilled, rejected, dropped } = eg.stats;
+console.log(
+  `  stats          admitted ${admitted}, started ${started}, fulfilled ${fulfilled}, ` +
+    `rejected ${rejected}, dropped ${dropped}`,
+);

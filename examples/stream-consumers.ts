@@ -1,63 +1,73 @@
 /**
- * stream-consumers: several consumers drain one ReadableStream through a
- * shared reader, and a WaitGroup says when all of them are done. The group is
- * declared with `await using`, so leaving its block waits for it, whether the
- * block ends normally or throws.
+ * stream-consumers: a stream of a million records, each handled by an async
+ * function, 8 at a time, the results in input order as they come:
+ * `for await (const r of ErrGroup.mapIterable(readable, fn, { limit: 8 }))`.
  *
- *   node dist/examples/stream-consumers.js
+ *   node dist/examples/stream-consumers.js [--records N]
+ *
+ * The records are pulled only as fast as the loop takes results: at most 16
+ * (2 × limit) are pulled and not yet yielded, on top of the Readable's own
+ * buffer, so memory stays flat whatever the stream's length. Leaving the loop
+ * early (`break`) would stop the tasks and close the stream. Every handler
+ * runs in the async context of the mapIterable call (here, a job id).
  *
  * @module
  */
 
-import { setTimeout as sleep } from 'node:timers/promises';
-import { WaitGroup } from '../lib/index.js';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { Readable } from 'node:stream';
+import { parseArgs } from 'node:util';
+import { ErrGroup } from '../lib/index.js';
 
-const ITEMS = 200;
-const CONSUMERS = ['ant', 'bee', 'cat', 'dog'];
-
-/** numbers is a pull stream of 1, 2, …, n: it makes an item only when a reader asks for one. */
-function numbers(n: number): ReadableStream<number> {
-  let next = 1;
-  return new ReadableStream({
-    pull(controller) {
-      if (next > n) controller.close();
-      else controller.enqueue(next++);
-    },
-  });
+const { values } = parseArgs({ options: { records: { type: 'string', default: '1000000' } } });
+const RECORDS = Number(values.records);
+if (!Number.isSafeInteger(RECORDS) || RECORDS < 1) {
+  console.error(`stream-consumers: --records must be a whole number >= 1, got "${values.records}"`);
+  process.exit(2);
 }
 
-const reader = numbers(ITEMS).getReader();
-const counts = new Map<string, number>();
-let sum = 0;
+interface Row {
+  readonly id: number;
+  readonly amount: number;
+}
 
-{
-  await using wg = new WaitGroup();
-  for (const name of CONSUMERS) {
-    counts.set(name, 0);
-    void wg.go(async () => {
-      for (;;) {
-        // Reads from all consumers queue up on the one reader, and each item
-        // goes to exactly one of them. After the stream closes, every read is done.
-        const { done, value } = await reader.read();
-        if (done) return;
-        await sleep(Math.random() * 3); // the work an item takes
-        sum += value;
-        counts.set(name, (counts.get(name) ?? 0) + 1);
-      }
-    });
+let pulled = 0;
+/** rows makes one record each time the stream asks for one. */
+function* rows(n: number): Generator<Row> {
+  for (let id = 0; id < n; id++) {
+    pulled++;
+    yield { id, amount: id % 100 };
   }
-  console.log(`${CONSUMERS.length} consumers started, wg.counter = ${wg.counter}`);
-} // here `await using` runs `await wg[Symbol.asyncDispose]()`, which is `await wg.wait()`
-
-let total = 0;
-for (const [name, count] of counts) {
-  console.log(`  ${name.padEnd(6)} ${String(count).padStart(4)} items`);
-  total += count;
 }
-console.log(`  total  ${String(total).padStart(4)} items, sum ${sum}`);
 
-// Each item was taken once: the count is ITEMS and the sum is 1 + 2 + … + ITEMS.
-if (total !== ITEMS || sum !== (ITEMS * (ITEMS + 1)) / 2) {
-  console.error(`stream-consumers: expected ${ITEMS} items`);
+const job = new AsyncLocalStorage<string>();
+const readable = Readable.from(rows(RECORDS), { objectMode: true, highWaterMark: 16 });
+
+/** handle is the work one record takes: async, as a database write would be. */
+async function handle(row: Row, _index: number, signal: AbortSignal): Promise<number> {
+  signal.throwIfAborted();
+  if (job.getStore() !== 'nightly') throw new Error(`record ${row.id} lost its job context`);
+  await null;
+  return row.amount * 2;
+}
+
+let count = 0;
+let sum = 0;
+let inOrder = true;
+let mostAhead = 0;
+const results = job.run('nightly', () => ErrGroup.mapIterable(readable, handle, { limit: 8 }));
+for await (const r of results) {
+  if (r !== (count % 100) * 2) inOrder = false;
+  sum += r;
+  count++;
+  mostAhead = Math.max(mostAhead, pulled - count);
+}
+
+console.log(`${count} records, sum ${sum}, in input order: ${inOrder}`);
+console.log(`  most records pulled ahead of the loop: ${mostAhead}`);
+const expected =
+  2 * (Math.floor(RECORDS / 100) * 4950 + ((RECORDS % 100) * ((RECORDS % 100) - 1)) / 2);
+if (count !== RECORDS || sum !== expected || !inOrder) {
+  console.error(`stream-consumers: expected ${RECORDS} records summing to ${expected}`);
   process.exitCode = 1;
 }

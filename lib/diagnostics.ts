@@ -150,6 +150,9 @@ class Unit implements UnfinishedTask {
   /** Whether a `go()` task made it (else an `add`). */
   readonly task: boolean;
   count: number;
+  // E19.
+  /** An ErrGroup task still waiting for a slot. */
+  queued = false;
 
   constructor(order: number, name: string | undefined, count: number, task: boolean) {
     this.order = order;
@@ -166,6 +169,16 @@ function snapshot(unit: Unit): UnfinishedTask {
   return Object.freeze({ name: unit.name, site: unit.site, since: unit.since, count: unit.count });
 }
 
+/** An ErrGroup's view of one unit: also whether it waits for a slot (E19). */
+function errGroupSnapshot(unit: Unit): UnfinishedTask & { readonly queued: boolean } {
+  const { name, site, since, count, queued } = unit;
+  return Object.freeze({ name, site, since, count, queued });
+}
+
+// E19.
+/** What a ledger's reports call its group and its unnamed tasks. */
+export type LedgerKind = 'WaitGroup' | 'ErrGroup';
+
 /**
  * Ledger is the bookkeeping of one debug group: its open units, oldest
  * first, and the cell whose word says whether a wait is pending. It never
@@ -177,6 +190,7 @@ export class Ledger {
   readonly site: string | undefined;
   readonly #cell: StateCell;
   readonly #shared: boolean;
+  readonly #kind: LedgerKind;
   /** Open `add` units, oldest first, from index #head on (a queue without shift()). */
   #adds: Unit[] = [];
   #head = 0;
@@ -193,10 +207,16 @@ export class Ledger {
   /** The stalled-wait watch while a wait is pending. */
   #stall: StallWatch | undefined;
 
-  constructor(cell: StateCell, shared: boolean, site: string | undefined) {
+  constructor(
+    cell: StateCell,
+    shared: boolean,
+    site: string | undefined,
+    kind: LedgerKind = 'WaitGroup',
+  ) {
     this.#cell = cell;
     this.#shared = shared;
     this.site = site;
+    this.#kind = kind;
   }
 
   get shared(): boolean {
@@ -293,7 +313,9 @@ export class Ledger {
   // D2.
   unfinished(): UnfinishedTask[] {
     const rest = this.#reconcile();
-    const units: UnfinishedTask[] = this.#units().map(snapshot);
+    const units: UnfinishedTask[] = this.#units().map(
+      this.#kind === 'ErrGroup' ? errGroupSnapshot : snapshot,
+    );
     if (rest > 0) units.push({ name: undefined, site: undefined, since: undefined, count: rest });
     return units;
   }
@@ -342,7 +364,7 @@ export class Ledger {
   report(now: number, collected = false): string | undefined {
     const waits = this.pendingWaits();
     if (waits === 0) return undefined;
-    const made = `WaitGroup ${this.#made()}${collected ? ' was garbage-collected with' : ':'}`;
+    const made = `${this.#kind} ${this.#made()}${collected ? ' was garbage-collected with' : ':'}`;
     return `${made} ${plural(waits, 'wait()')} pending, ${this.#unfinishedText(now)}`;
   }
 
@@ -351,7 +373,7 @@ export class Ledger {
     const waits = this.pendingWaits();
     const seconds = (stalledMs / 1000).toFixed(1);
     return (
-      `WaitGroup ${this.#made()}: ${plural(waits, 'wait()')} pending with no change of the ` +
+      `${this.#kind} ${this.#made()}: ${plural(waits, 'wait()')} pending with no change of the ` +
       `counter for ${seconds} s, ${this.#unfinishedText(now)}`
     );
   }
@@ -367,7 +389,7 @@ export class Ledger {
     let tracked = 0;
     for (const unit of units) tracked += unit.count;
     const tasks = Math.max(counterOf(this.#cell.load()), tracked);
-    const parts = units.map((unit) => describeUnit(unit, now));
+    const parts = units.map((unit) => describeUnit(unit, now, this.#kind));
     const elsewhere = Math.max(rest, tasks - tracked);
     if (elsewhere > 0) {
       parts.push(`${elsewhere} added ${this.#shared ? 'by another agent' : 'elsewhere'}`);
@@ -378,7 +400,7 @@ export class Ledger {
   /** describeUnits returns each open unit as the reports show it, oldest first. */
   describeUnits(now: number): string[] {
     const rest = this.#reconcile();
-    const parts = this.#units().map((unit) => describeUnit(unit, now));
+    const parts = this.#units().map((unit) => describeUnit(unit, now, this.#kind));
     if (rest > 0) parts.push(`${rest} added by another agent`);
     return parts;
   }
@@ -390,11 +412,13 @@ function plural(count: number, word: string): string {
 }
 
 /** describeUnit is one unit as the reports show it: name, counts, where it was added and how long ago. */
-function describeUnit(unit: Unit, now: number): string {
-  const label = unit.name ?? (unit.task ? 'a go() task' : 'add()');
+function describeUnit(unit: Unit, now: number, kind: LedgerKind): string {
+  const errGroup = kind === 'ErrGroup';
+  const label = unit.name ?? (unit.task ? (errGroup ? 'go()' : 'a go() task') : 'add()');
   const times = unit.count > 1 ? ` ×${unit.count}` : '';
   const age = ((now - unit.since) / 1000).toFixed(1);
-  return `${label}${times} (added at ${shorten(unit.site)}, ${age} s ago)`;
+  const state = errGroup ? (unit.queued ? 'queued, ' : 'running, ') : '';
+  return `${label}${times} (${state}added at ${shorten(unit.site)}, ${age} s ago)`;
 }
 
 /** shorten names a site relative to the working directory, as a user reads it. */
@@ -467,6 +491,20 @@ function unwatch(ledger: Ledger): void {
 /** watchedGroups returns how many debug groups the beforeExit report is watching (for tests). */
 export function watchedGroups(): number {
   return watching.size;
+}
+
+/**
+ * watchLedger puts the ledger of a group with a pending wait in both reports
+ * (at exit, and when collected), as a debug WaitGroup's wait() does; for an ErrGroup.
+ */
+// D4, D5, E19.
+export function watchLedger(ledger: Ledger, group: object): void {
+  if (ledger.pendingWaits() === 0) return;
+  watch(ledger);
+  if (!ledger.registered && !ledger.shared && finalizer !== undefined) {
+    ledger.registered = true;
+    finalizer.register(group, ledger);
+  }
 }
 
 // --- D5: collected with a pending wait --------------------------------------

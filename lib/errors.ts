@@ -22,7 +22,8 @@ export type WaitGroupErrorCode =
   | 'ERR_ERRGROUP_CLOSED'
   | 'ERR_WAITGROUP_EXISTS'
   | 'ERR_WAITGROUP_LOST'
-  | 'ERR_WAITGROUP_TASK_LOST';
+  | 'ERR_WAITGROUP_TASK_LOST'
+  | 'ERR_ERRGROUP_TASK_FAILED';
 
 /**
  * WaitGroupError reports a misuse of a WaitGroup, or a state in which the
@@ -144,6 +145,16 @@ export function errGroupClosed(): WaitGroupError {
     'ERR_ERRGROUP_CLOSED',
     'awaitgroup: this ErrGroup has finished (its wait() has settled) and admits no more tasks; ' +
       'create a new ErrGroup for a new batch',
+  );
+}
+
+/** A task of an ErrGroup rejected with undefined; this stands for its error. */
+// E13.
+export function errGroupTaskFailed(): WaitGroupError {
+  return new WaitGroupError(
+    'ERR_ERRGROUP_TASK_FAILED',
+    'awaitgroup: a task rejected with no reason (undefined); ' +
+      'reject with an Error that says what failed, so that wait() can report it',
   );
 }
 

@@ -36,7 +36,15 @@
  */
 
 export type { GoOptions, UnfinishedTask } from './diagnostics.js';
-export { ErrGroup, type ErrGroupOptions, type ErrGroupTask } from './errgroup.js';
+export {
+  ErrGroup,
+  type ErrGroupGoOptions,
+  type ErrGroupMapper,
+  type ErrGroupOptions,
+  type ErrGroupStats,
+  type ErrGroupTask,
+  type ErrGroupUnfinishedTask,
+} from './errgroup.js';
 export { WaitGroupError, type WaitGroupErrorCode } from './errors.js';
 export type { WaitGroupHandle } from './shared-memory.js';
 export {

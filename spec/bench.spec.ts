@@ -154,6 +154,27 @@ describe('bench harness (--quick)', function () {
     ]);
   });
 
+  it('has the ErrGroup fan-out rows of SPEC §8.1: map against p-map with peak heap, mapIterable, timeouts', () => {
+    const map = WORKLOADS.find((w) => w.id === 'errgroup-map');
+    expect(map?.baseline).to.equal('pmap');
+    expect([map?.n, map?.limit]).to.deep.equal([1e5, 16]);
+    expect(map?.metrics.map((m) => m.key)).to.include('peak B');
+    expect(WORKLOADS.find((w) => w.id === 'errgroup-map-iterable')?.contenders).to.deep.equal([
+      'pmap-iterable',
+      'errgroup-map-iterable',
+    ]);
+    expect(WORKLOADS.find((w) => w.id === 'errgroup-timeout')?.contenders).to.deep.equal([
+      'errgroup',
+      'errgroup-timeout',
+    ]);
+    for (const target of [
+      'ErrGroup.map 1e5 limit 16 ≤ 0.8 × p-map',
+      'ErrGroup.map 1e5 limit 16 peak heap ≤ p-map',
+    ]) {
+      expect(report.targets.map((t) => t.target)).to.include(target);
+    }
+  });
+
   it('prints the SPEC §7 targets, one column per line, each met or not met', () => {
     const targets = stdout.slice(stdout.indexOf('\n## SPEC §7 targets')).split('\n');
     expect(targets[2]?.trim()).to.equal(`node ${process.version}`);

@@ -27,6 +27,17 @@ function run(
   return collect(child, HANG_GUARD_MS);
 }
 
+/** runStrict runs an example as run() does, under --unhandled-rejections=strict: nothing may escape. */
+function runStrict(name: string): Promise<Outcome> {
+  const file = fileURLToPath(new URL(`../examples/${name}.js`, import.meta.url));
+  const child = spawn(
+    process.execPath,
+    ['--enable-source-maps', '--unhandled-rejections=strict', file],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: process.env },
+  );
+  return collect(child, HANG_GUARD_MS);
+}
+
 /** expectSuccess asserts exit code 0 and an empty stderr, showing the output if not. */
 function expectSuccess(outcome: Outcome): void {
   const shown = `stdout:\n${outcome.stdout}\nstderr:\n${outcome.stderr}`;
@@ -90,6 +101,35 @@ describe('examples', function () {
       // Pages 0–9 answer at once; /page/10 fails once 11–13 are in flight,
       // which only the abort can end; 14–99 were still queued.
       expect([ran, cancelled, neverStarted]).to.deep.equal([10, 3, 86]);
+      // E12: every task that started ran in the request context of its own go().
+      expect(stdout).to.match(/^ {2}in context {5}14 of 14 started tasks$/m);
+      expect(stdout).to.match(
+        /^ {2}stats {10}admitted 100, started 14, fulfilled 10, rejected 4, dropped 86$/m,
+      );
+    });
+
+    it('leaves no unhandled rejection under --unhandled-rejections=strict', async () => {
+      const outcome = await runStrict('errgroup-crawl');
+      expectSuccess(outcome);
+    });
+  });
+
+  describe('errgroup-api', () => {
+    it('builds the page from the calls that answered and reports every failure, with the request context', async () => {
+      const outcome = await runStrict('errgroup-api');
+      expectSuccess(outcome);
+      const lines = outcome.stdout.trimEnd().split('\n');
+      expect(lines.slice(0, 5).sort()).to.deep.equal([
+        '[req-42] /cart answered',
+        '[req-42] /recommendations answered',
+        '[req-42] /user answered',
+        '[req-42] failed: HTTP 503 from /reviews',
+        '[req-42] failed: TimeoutError on /ads',
+      ]);
+      expect(lines.slice(5)).to.deep.equal([
+        '[req-42] 3 calls answered, 2 failed',
+        'page built from: /cart, /recommendations, /user',
+      ]);
     });
   });
 
@@ -173,16 +213,19 @@ describe('examples', function () {
   });
 
   describe('stream-consumers', () => {
-    it('drains 200 items with 4 consumers, each item once, and waits for all at scope end', async () => {
-      const outcome = await run('stream-consumers');
+    it('maps a Readable of 1e6 records 8 at a time, in order, pulling only ahead of the loop', async () => {
+      const outcome = await runStrict('stream-consumers');
       expectSuccess(outcome);
       const { stdout } = outcome;
-      expect(stdout).to.match(/^4 consumers started, wg\.counter = 4$/m);
-      const counts = [...stdout.matchAll(/^ {2}(ant|bee|cat|dog) +(\d+) items$/gm)];
-      expect(counts.map((m) => m[1])).to.deep.equal(['ant', 'bee', 'cat', 'dog']);
-      const sum = counts.reduce((total, m) => total + Number(m[2]), 0);
-      expect(sum).to.equal(200);
-      expect(stdout).to.match(/^ {2}total +200 items, sum 20100$/m);
+      expect(stdout).to.match(/^1000000 records, sum 99000000, in input order: true$/m);
+      // 2 × limit pulled and not yet yielded, the Readable's buffer of 16, and the one in hand.
+      expect(numberAfter(stdout, /most records pulled ahead of the loop:/)).to.be.at.most(33);
+    });
+
+    it('takes --records', async () => {
+      const outcome = await run('stream-consumers', ['--records', '250']);
+      expectSuccess(outcome);
+      expect(outcome.stdout).to.match(/^250 records, sum 22250, in input order: true$/m);
     });
   });
 

@@ -289,7 +289,7 @@ describe('ErrGroup (SPEC §8)', () => {
       expect([eg.active, eg.queued]).to.deep.equal([0, 0]);
     });
 
-    it('raising limit starts queued tasks inside the setter', () => {
+    it('raising limit takes the slots inside the setter; the tasks start before any macrotask', async () => {
       const eg = new ErrGroup({ limit: 1 });
       const never = deferred();
       const started: number[] = [];
@@ -301,8 +301,10 @@ describe('ErrGroup (SPEC §8)', () => {
       }
       expect(started).to.deep.equal([0]);
       eg.limit = 3;
-      expect(started).to.deep.equal([0, 1, 2]);
+      // E12: a queued task starts in a reaction made in its go()'s context.
       expect([eg.active, eg.queued]).to.deep.equal([3, 1]);
+      await flushMicrotasks();
+      expect(started).to.deep.equal([0, 1, 2]);
     });
 
     it('lowering limit lets the running tasks finish and starts no more until below it', async () => {
@@ -462,10 +464,12 @@ describe('ErrGroup (SPEC §8)', () => {
   });
 
   describe('E10 util.inspect', () => {
-    it('shows active, queued, limit and aborted', () => {
+    it('shows active, queued, limit, aborted and settled (E18)', () => {
       const eg = new ErrGroup({ limit: 4 });
       for (let i = 0; i < 14; i++) eg.go(() => deferred().promise);
-      expect(inspect(eg)).to.equal('ErrGroup { active: 4, queued: 10, limit: 4, aborted: false }');
+      expect(inspect(eg)).to.equal(
+        'ErrGroup { active: 4, queued: 10, limit: 4, aborted: false, settled: 0/14 }',
+      );
       expect(Object.prototype.toString.call(eg)).to.equal('[object ErrGroup]');
     });
   });
