@@ -8,6 +8,7 @@
  */
 
 import { describe, errGroupClosed, type WaitGroupError } from './errors.js';
+import { publishAbort, TASKS, traceTask, traceWait, untraced, WAITS } from './tracing.js';
 import { isAbortSignal, WaitGroup } from './waitgroup.js';
 
 /** Options of the {@link ErrGroup} constructor (E1). */
@@ -26,6 +27,8 @@ interface Queued {
   readonly fn: ErrGroupTask<unknown>;
   readonly resolve: (value: unknown) => void;
   readonly reject: (reason: unknown) => void;
+  /** T1: `performance.now()` when it queued, if a task subscriber listened then; else 0. */
+  readonly since: number;
   next: Queued | undefined;
 }
 
@@ -189,6 +192,7 @@ export class ErrGroup implements AsyncDisposable {
           fn,
           resolve: resolve as (value: unknown) => void,
           reject,
+          since: TASKS.hasSubscribers ? performance.now() : 0,
           next: undefined,
         };
         if (this.#tail === undefined) this.#head = entry;
@@ -231,6 +235,10 @@ export class ErrGroup implements AsyncDisposable {
    */
   wait(): Promise<void> {
     this.#outcome ??= handled(this.#settle());
+    // T1: one wait trace per call that has tasks to wait for (the inner group's wait is untraced).
+    if (WAITS.hasSubscribers && this.#tasks.counter !== 0) {
+      return handled(traceWait('ErrGroup', this, this.#outcome));
+    }
     return this.#outcome;
   }
 
@@ -266,11 +274,21 @@ export class ErrGroup implements AsyncDisposable {
    * task (the unlimited row of SPEC §7: a CPU profile put 492 against 374 ms
    * in the collector, against go()).
    */
-  #start<T>(fn: ErrGroupTask<T>): Promise<Awaited<T>> {
+  #start<T>(fn: ErrGroupTask<T>, since = 0): Promise<Awaited<T>> {
     this.#active++;
     let result: T | PromiseLike<T>;
     try {
-      result = fn(this.signal);
+      // T1: tryGo and queued tasks are traced as go; a dropped task never gets here.
+      result = TASKS.hasSubscribers
+        ? traceTask(
+            'ErrGroup',
+            this,
+            undefined,
+            since && performance.now() - since,
+            fn,
+            this.signal,
+          )
+        : fn(this.signal);
     } catch (error) {
       result = Promise.reject(error);
     }
@@ -290,6 +308,7 @@ export class ErrGroup implements AsyncDisposable {
       this.#failed = true;
       this.#error = error;
       this.#controller.abort(error);
+      publishAbort(this, 'error'); // T1
     }
     this.#finish();
   };
@@ -303,8 +322,8 @@ export class ErrGroup implements AsyncDisposable {
 
   #startQueued(): void {
     while (this.#active < this.#limit && this.#head !== undefined && !this.signal.aborted) {
-      const { fn, resolve, reject } = this.#shift();
-      this.#start(fn).then(resolve, reject);
+      const { fn, resolve, reject, since } = this.#shift();
+      this.#start(fn, since).then(resolve, reject);
     }
   }
 
@@ -328,12 +347,13 @@ export class ErrGroup implements AsyncDisposable {
   #abortByParent(): void {
     this.#parentAborted = true;
     this.#controller.abort(this.#parent?.reason);
+    publishAbort(this, 'parent'); // T1
   }
 
   async #settle(): Promise<void> {
     for (;;) {
       try {
-        await this.#tasks.wait();
+        await untraced(() => this.#tasks.wait()); // T1: the ErrGroup's wait is traced, not this
       } catch (error) {
         // E8: ERR_WAITGROUP_REUSED would mean a task was admitted between the
         // release and the resume. Every admission here happens in a later
@@ -350,6 +370,7 @@ export class ErrGroup implements AsyncDisposable {
     this.#parent?.removeEventListener('abort', this.#onParentAbort);
     if (!this.signal.aborted) {
       this.#controller.abort(new DOMException('the ErrGroup has finished', 'AbortError'));
+      publishAbort(this, 'settled'); // T1
     }
     if (this.#failed) throw this.#error;
     if (this.#parentAborted) throw this.#parent?.reason;
