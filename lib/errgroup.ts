@@ -8,7 +8,15 @@
  */
 
 import { describe, errGroupClosed, type WaitGroupError } from './errors.js';
-import { publishAbort, TASKS, traceTask, traceWait, untraced, WAITS } from './tracing.js';
+import {
+  type AbortCause,
+  publishAbort,
+  TASKS,
+  traceTask,
+  traceWait,
+  untraced,
+  WAITS,
+} from './tracing.js';
 import { isAbortSignal, WaitGroup } from './waitgroup.js';
 
 /** Options of the {@link ErrGroup} constructor (E1). */
@@ -307,8 +315,7 @@ export class ErrGroup implements AsyncDisposable {
     if (!this.#failed) {
       this.#failed = true;
       this.#error = error;
-      this.#controller.abort(error);
-      publishAbort(this, 'error'); // T1
+      this.#abort(error, 'error');
     }
     this.#finish();
   };
@@ -346,8 +353,14 @@ export class ErrGroup implements AsyncDisposable {
 
   #abortByParent(): void {
     this.#parentAborted = true;
-    this.#controller.abort(this.#parent?.reason);
-    publishAbort(this, 'parent'); // T1
+    this.#abort(this.#parent?.reason, 'parent');
+  }
+
+  /** #abort aborts the signal, once, and tells the abort channel why (T1). */
+  #abort(reason: unknown, cause: AbortCause): void {
+    if (this.signal.aborted) return;
+    this.#controller.abort(reason);
+    publishAbort(this, cause); // after the abort's listeners dropped the queue
   }
 
   async #settle(): Promise<void> {
@@ -369,8 +382,7 @@ export class ErrGroup implements AsyncDisposable {
     this.#closed = true;
     this.#parent?.removeEventListener('abort', this.#onParentAbort);
     if (!this.signal.aborted) {
-      this.#controller.abort(new DOMException('the ErrGroup has finished', 'AbortError'));
-      publishAbort(this, 'settled'); // T1
+      this.#abort(new DOMException('the ErrGroup has finished', 'AbortError'), 'settled');
     }
     if (this.#failed) throw this.#error;
     if (this.#parentAborted) throw this.#parent?.reason;
