@@ -20,6 +20,14 @@ const HANG_GUARD_MS = 120_000;
  */
 const NOISE = 8;
 
+/**
+ * The same for an ErrGroup task, whose own allocation differs by up to 15 B
+ * from one process to the next on Node 22 (185 or 197 B, with the channels
+ * there or hidden alike: V8's tier-up decisions), still below the smallest
+ * object a trace would add (a context object of four fields is 28 B).
+ */
+const ERRGROUP_NOISE = 20;
+
 async function measure(hidden: boolean): Promise<Record<string, number>> {
   const file = fileURLToPath(new URL('./fixtures/allocations.js', import.meta.url));
   const args = ['--unhandled-rejections=strict', file, ...(hidden ? ['hidden'] : [])];
@@ -53,7 +61,7 @@ describe('T2 cost: no subscriber, no allocation', function () {
 
   it('an ErrGroup task allocates what it allocates where there is no diagnostics_channel', () => {
     expect(visible.errgroup, JSON.stringify({ visible, hidden })).to.be.at.most(
-      (hidden.errgroup ?? 0) + NOISE,
+      (hidden.errgroup ?? 0) + ERRGROUP_NOISE,
     );
   });
 
