@@ -9,7 +9,7 @@
 
 import { describe, errGroupClosed, type WaitGroupError } from './errors.js';
 import {
-  type AbortCause,
+  type ErrGroupAbortCause,
   publishAbort,
   TASKS,
   traceTask,
@@ -245,7 +245,7 @@ export class ErrGroup implements AsyncDisposable {
     this.#outcome ??= handled(this.#settle());
     // T1: one wait trace per call that has tasks to wait for (the inner group's wait is untraced).
     if (WAITS.hasSubscribers && this.#tasks.counter !== 0) {
-      return handled(traceWait('ErrGroup', this, this.#outcome));
+      return traceWait('ErrGroup', this, this.#outcome);
     }
     return this.#outcome;
   }
@@ -357,7 +357,7 @@ export class ErrGroup implements AsyncDisposable {
   }
 
   /** #abort aborts the signal, once, and tells the abort channel why (T1). */
-  #abort(reason: unknown, cause: AbortCause): void {
+  #abort(reason: unknown, cause: ErrGroupAbortCause): void {
     if (this.signal.aborted) return;
     this.#controller.abort(reason);
     publishAbort(this, cause); // after the abort's listeners dropped the queue

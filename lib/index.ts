@@ -20,6 +20,13 @@ export type { GoOptions, UnfinishedTask } from './diagnostics.js';
 export { ErrGroup, type ErrGroupOptions, type ErrGroupTask } from './errgroup.js';
 export { WaitGroupError, type WaitGroupErrorCode } from './errors.js';
 export type { WaitGroupHandle } from './shared-memory.js';
+export type {
+  ErrGroupAbortCause,
+  ErrGroupAbortMessage,
+  TaskTraceContext,
+  TraceGroupKind,
+  WaitTraceContext,
+} from './tracing.js';
 export {
   WaitGroup,
   type WaitGroupOptions,

@@ -21,7 +21,7 @@
  */
 
 /** Which class a traced task or wait belongs to. */
-export type GroupKind = 'WaitGroup' | 'ErrGroup' | 'RedisWaitGroup';
+export type TraceGroupKind = 'WaitGroup' | 'ErrGroup' | 'RedisWaitGroup';
 
 /**
  * The context object of a trace on `awaitgroup:task`: every event of one
@@ -30,7 +30,7 @@ export type GroupKind = 'WaitGroup' | 'ErrGroup' | 'RedisWaitGroup';
  */
 export interface TaskTraceContext {
   /** The class of the group that runs the task. */
-  readonly kind: GroupKind;
+  readonly kind: TraceGroupKind;
   /** The group itself. */
   readonly group: object;
   /** The name given to `go(fn, { name })`, or undefined. */
@@ -49,7 +49,7 @@ export interface TaskTraceContext {
  */
 export interface WaitTraceContext {
   /** The class of the group waited for. */
-  readonly kind: GroupKind;
+  readonly kind: TraceGroupKind;
   /** The group itself. */
   readonly group: object;
   /** Set by `tracePromise` when the wait resolves (to undefined). */
@@ -59,16 +59,16 @@ export interface WaitTraceContext {
 }
 
 /** What aborted an ErrGroup's signal. */
-export type AbortCause = 'error' | 'parent' | 'cancel' | 'body' | 'settled';
+export type ErrGroupAbortCause = 'error' | 'parent' | 'cancel' | 'body' | 'settled';
 
 /** The message of `awaitgroup:errgroup:abort`. */
-export interface AbortMessage {
+export interface ErrGroupAbortMessage {
   /** The ErrGroup whose signal aborted. */
   readonly group: object;
   /** `group.signal.reason`. */
   readonly reason: unknown;
   /** What aborted it: a task's error, the parent signal, `cancel()`, `run()`'s body, or `wait()` settling. */
-  readonly cause: AbortCause;
+  readonly cause: ErrGroupAbortCause;
   /** The group's counts, taken after its queued tasks were dropped. */
   readonly stats: unknown;
 }
@@ -96,12 +96,7 @@ interface TracingChannel {
   readonly asyncStart: Channel;
   readonly asyncEnd: Channel;
   readonly error: Channel;
-  tracePromise<R, A extends unknown[]>(
-    fn: (...args: A) => Promise<R>,
-    context: object,
-    thisArg: unknown,
-    ...args: A
-  ): Promise<R>;
+  tracePromise<R, This>(fn: (this: This) => Promise<R>, context: object, thisArg: This): Promise<R>;
 }
 
 interface DiagnosticsChannel {
@@ -160,15 +155,45 @@ export const WAITS: Gate = waitChannel === undefined ? CLOSED : gateOf(waitChann
 /** How many {@link untraced} calls are running: their waits publish nothing. */
 let quiet = 0;
 
+const ignore = (): void => {};
+
+/** One traced call: the function, its argument, and the promise it returned. */
+interface Call<A, T> {
+  readonly fn: (arg: A) => T | PromiseLike<T>;
+  readonly arg: A;
+  promise: Promise<Awaited<T>> | undefined;
+}
+
 /**
- * runTask calls the task and returns a native promise of its result, which
- * `tracePromise` needs (Node 26 publishes no async events for a plain value).
- * A synchronous throw propagates: tracePromise publishes `error` and `end`
- * and rethrows it.
+ * run calls `this.fn(this.arg)` and keeps the native promise of its result,
+ * which `tracePromise` needs (Node 26 publishes no async events for a plain
+ * value). A synchronous throw propagates: tracePromise publishes `error`
+ * and `end` and rethrows it.
  */
-function runTask<A, T>(fn: (arg: A) => T | PromiseLike<T>, arg: A): Promise<Awaited<T>> {
-  const result = fn(arg);
-  return (result instanceof Promise ? result : Promise.resolve(result)) as Promise<Awaited<T>>;
+function run<A, T>(this: Call<A, T>): Promise<Awaited<T>> {
+  const result = this.fn(this.arg);
+  const promise = (result instanceof Promise ? result : Promise.resolve(result)) as Promise<
+    Awaited<T>
+  >;
+  this.promise = promise;
+  return promise;
+}
+
+/**
+ * traced runs `call` inside a trace of `channel` and returns the promise
+ * that `call` returned, not the one `tracePromise` chains onto it: the
+ * group's own reactions then run in the order they would untraced (on Node
+ * before 26, tracePromise's promise rejects two microtasks after a task's),
+ * each after the trace's asyncStart and asyncEnd. The chained promise is
+ * marked handled; the caller handles the one returned.
+ */
+function traced<A, T>(
+  channel: TracingChannel,
+  context: object,
+  call: Call<A, T>,
+): Promise<Awaited<T>> {
+  channel.tracePromise(run, context, call).then(undefined, ignore);
+  return call.promise as Promise<Awaited<T>>;
 }
 
 /**
@@ -179,7 +204,7 @@ function runTask<A, T>(fn: (arg: A) => T | PromiseLike<T>, arg: A): Promise<Awai
  * @throws what `fn` throws synchronously, after `error` and `end` were published
  */
 export function traceTask<A, T>(
-  kind: GroupKind,
+  kind: TraceGroupKind,
   group: object,
   name: string | undefined,
   queuedMs: number,
@@ -187,23 +212,26 @@ export function traceTask<A, T>(
   arg: A,
 ): Promise<Awaited<T>> {
   const context: TaskTraceContext = { kind, group, name, queuedMs };
-  return (taskChannel as TracingChannel).tracePromise(runTask, context, undefined, fn, arg);
+  return traced(taskChannel as TracingChannel, context, { fn, arg, promise: undefined });
 }
 
-function passThrough(promise: Promise<void>): Promise<void> {
-  return promise;
+function same(wait: Promise<void>): Promise<void> {
+  return wait;
 }
 
 /**
- * traceWait returns a promise that settles as `wait` does, inside a trace
- * of `awaitgroup:wait`; inside {@link untraced} it returns `wait` itself.
- * Call it only when {@link WAITS} has subscribers, for a wait that has
- * registered.
+ * traceWait traces `wait` on `awaitgroup:wait` and returns it; inside
+ * {@link untraced} it only returns it. Call it only when {@link WAITS} has
+ * subscribers, for a wait that has registered.
  */
-export function traceWait(kind: GroupKind, group: object, wait: Promise<void>): Promise<void> {
+export function traceWait(kind: TraceGroupKind, group: object, wait: Promise<void>): Promise<void> {
   if (quiet !== 0) return wait;
   const context: WaitTraceContext = { kind, group };
-  return (waitChannel as TracingChannel).tracePromise(passThrough, context, undefined, wait);
+  return traced(waitChannel as TracingChannel, context, {
+    fn: same,
+    arg: wait,
+    promise: undefined,
+  });
 }
 
 /**
@@ -226,10 +254,10 @@ export function untraced<T>(fn: () => T): T {
  */
 export function publishAbort(
   group: { readonly signal: AbortSignal; readonly stats?: unknown },
-  cause: AbortCause,
+  cause: ErrGroupAbortCause,
 ): void {
   if (abortChannel === undefined || !abortChannel.hasSubscribers) return;
-  const message: AbortMessage = {
+  const message: ErrGroupAbortMessage = {
     group,
     reason: group.signal.reason,
     cause,

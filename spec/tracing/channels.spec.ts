@@ -225,6 +225,24 @@ describe('Tracing (SPEC §11)', () => {
       expect(recorder.contexts('task')).to.have.length(1);
     });
 
+    it('a failure and a success settling together: the queued task is dropped, as without a subscriber', async () => {
+      const eg = new ErrGroup({ limit: 2 });
+      const failure = new Error('failed');
+      const [failing, succeeding] = [deferred(), deferred()];
+      eg.go(() => failing.promise);
+      eg.go(() => succeeding.promise);
+      let started = false;
+      const queued = eg.go(() => {
+        started = true;
+      });
+      failing.reject(failure);
+      succeeding.resolve();
+      expect(await expectRejection(queued)).to.equal(failure);
+      expect(await expectRejection(eg.wait())).to.equal(failure);
+      expect(started).to.equal(false);
+      expect(recorder.contexts('task')).to.have.length(2);
+    });
+
     it('go() on an aborted group publishes no task event', async () => {
       const parent = new AbortController();
       parent.abort(new Error('stop'));
