@@ -12,6 +12,11 @@
  * span tree of a request that fans out with a WaitGroup and with an
  * ErrGroup whose limit is 2 and one of whose tasks fails.
  *
+ * A RedisWaitGroup's tasks run in other processes: put `traceparentOf()` in
+ * each job's data where it is queued, and run the job's `go()` inside
+ * `context.with(contextOf(job.traceparent), ...)` where it is taken: the
+ * task's span is then the child of the span that queued the job.
+ *
  * @module
  */
 
@@ -21,12 +26,14 @@ import { fileURLToPath } from 'node:url';
 import {
   type Context,
   context,
+  ROOT_CONTEXT,
   type Span,
   SpanStatusCode,
   type Tracer,
   trace,
 } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import {
   BasicTracerProvider,
   InMemorySpanExporter,
@@ -130,6 +137,32 @@ export function instrument(tracer: Tracer, storage: AsyncLocalStorage<Context>):
   return () => {
     for (const stop of stops) stop();
   };
+}
+
+const w3c = new W3CTraceContextPropagator();
+
+/** traceparentOf returns the W3C `traceparent` of the span active in `ctx`, to put in a job's data. */
+export function traceparentOf(ctx: Context = context.active()): string | undefined {
+  const carrier: Record<string, string> = {};
+  w3c.inject(ctx, carrier, {
+    set: (target, key, value) => {
+      target[key] = value;
+    },
+  });
+  return carrier.traceparent;
+}
+
+/** contextOf returns a context whose active span is the remote one that `traceparent` names. */
+export function contextOf(traceparent: string | undefined): Context {
+  if (traceparent === undefined) return ROOT_CONTEXT;
+  return w3c.extract(
+    ROOT_CONTEXT,
+    { traceparent },
+    {
+      get: (carrier, key) => carrier[key as 'traceparent'],
+      keys: (carrier) => Object.keys(carrier),
+    },
+  );
 }
 
 /** tree renders finished spans as an indented tree, children in the order they started. */
