@@ -11,7 +11,7 @@
  * - channel `awaitgroup:errgroup:abort`: once per ErrGroup, when its signal
  *   aborts, `{ group, reason, cause, stats }`.
  *
- * The module is loaded with `process.getBuiltinModule`, so that `lib/`
+ * The module is loaded with the runtime's `getBuiltinModule`, so that `lib/`
  * imports nothing from Node and a browser, which has no such module, runs
  * none of this. A group checks `hasSubscribers` of one of the gates below
  * before it calls in: without a subscriber a task costs one property load
