@@ -35,7 +35,7 @@ interface Queued {
   readonly fn: ErrGroupTask<unknown>;
   readonly resolve: (value: unknown) => void;
   readonly reject: (reason: unknown) => void;
-  /** T1: `performance.now()` when it queued, if a task subscriber listened then; else 0. */
+  /** `performance.now()` when it queued, if a task subscriber listened then (for queuedMs); else 0. */
   readonly since: number;
   next: Queued | undefined;
 }
@@ -356,11 +356,11 @@ export class ErrGroup implements AsyncDisposable {
     this.#abort(this.#parent?.reason, 'parent');
   }
 
-  /** #abort aborts the signal, once, and tells the abort channel why (T1). */
+  /** #abort aborts the signal, once, and tells the abort channel why. */
   #abort(reason: unknown, cause: ErrGroupAbortCause): void {
     if (this.signal.aborted) return;
     this.#controller.abort(reason);
-    publishAbort(this, cause); // after the abort's listeners dropped the queue
+    publishAbort(this, cause); // T1: after the abort's listeners dropped the queue
   }
 
   async #settle(): Promise<void> {
