@@ -275,6 +275,19 @@ describe('Tracing (SPEC §11)', () => {
       expect(inTask).to.equal('request-2');
     });
 
+    it('a named task carries its name, queued or not (where go() takes options)', async function () {
+      // Names belong to the ErrGroup's own options; until its go() takes them there is nothing to carry.
+      if (ErrGroup.prototype.go.length < 2) this.skip();
+      const eg = new ErrGroup({ limit: 1 });
+      const go = eg.go as (fn: () => unknown, options: { name: string }) => Promise<unknown>;
+      const first = deferred();
+      go.call(eg, () => first.promise, { name: 'first' });
+      go.call(eg, () => 'second', { name: 'second' });
+      first.resolve();
+      await eg.wait();
+      expect(recorder.contexts('task').map((c) => c.name)).to.deep.equal(['first', 'second']);
+    });
+
     it("start fires in the async context of go() for a queued task (with the ErrGroup's context rule)", async function () {
       recorder.stop();
       const keeps = await queuedTasksKeepContext();
@@ -473,6 +486,35 @@ describe('Tracing (SPEC §11)', () => {
       expect(message).to.include({ group: eg, cause: 'settled' });
       expect(message?.reason).to.be.instanceOf(DOMException).and.include({ name: 'AbortError' });
       expect(message?.reason).to.equal(eg.signal.reason);
+    });
+
+    it("cancel(): cause 'cancel', its reason (where the ErrGroup has cancel())", async function () {
+      const eg = new ErrGroup();
+      const cancel = (eg as { cancel?: (reason?: unknown) => void }).cancel;
+      if (typeof cancel !== 'function') this.skip();
+      const reason = new Error('stop now');
+      cancel.call(eg, reason);
+      await expectRejection(eg.wait());
+      expect(recorder.aborts.map((a) => a.message)).to.deep.equal([
+        { group: eg, reason, cause: 'cancel', stats: recorder.aborts[0]?.message.stats },
+      ]);
+    });
+
+    it("run()'s body failing: cause 'body' (where the ErrGroup has run())", async function () {
+      const run = (ErrGroup as { run?: (body: (eg: ErrGroup) => unknown) => Promise<unknown> }).run;
+      if (typeof run !== 'function') this.skip();
+      const failure = new Error('body failed');
+      let group: ErrGroup | undefined;
+      await expectRejection(
+        run.call(ErrGroup, (eg) => {
+          group = eg;
+          eg.go(() => new Promise((resolve) => setImmediate(resolve)));
+          throw failure;
+        }),
+      );
+      expect(recorder.aborts.map((a) => a.message)).to.deep.equal([
+        { group, reason: failure, cause: 'body', stats: recorder.aborts[0]?.message.stats },
+      ]);
     });
 
     it('once per group, whatever comes after the first abort', async () => {
