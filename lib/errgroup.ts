@@ -10,7 +10,9 @@
 import { describe, errGroupClosed, type WaitGroupError } from './errors.js';
 import {
   type ErrGroupAbortCause,
+  noteQueued,
   publishAbort,
+  queuedMs,
   TASKS,
   traceTask,
   traceWait,
@@ -35,12 +37,14 @@ interface Queued {
   readonly fn: ErrGroupTask<unknown>;
   readonly resolve: (value: unknown) => void;
   readonly reject: (reason: unknown) => void;
-  /** `performance.now()` when it queued, if a task subscriber listened then (for queuedMs); else 0. */
-  readonly since: number;
   next: Queued | undefined;
 }
 
 const ignore = (): void => {};
+
+// T1, T2: the tracing gates, module-local (an import is read through its live binding on every call).
+const tasks = TASKS;
+const waits = WAITS;
 
 /** handled marks `promise` handled, so that ignoring it raises no `unhandledRejection` (E3). */
 function handled<T>(promise: Promise<T>): Promise<T> {
@@ -200,13 +204,13 @@ export class ErrGroup implements AsyncDisposable {
           fn,
           resolve: resolve as (value: unknown) => void,
           reject,
-          since: TASKS.hasSubscribers ? performance.now() : 0,
           next: undefined,
         };
         if (this.#tail === undefined) this.#head = entry;
         else this.#tail.next = entry;
         this.#tail = entry;
         this.#queued++;
+        noteQueued(entry); // T1: for its trace's queuedMs
       }),
     );
   }
@@ -244,7 +248,7 @@ export class ErrGroup implements AsyncDisposable {
   wait(): Promise<void> {
     this.#outcome ??= handled(this.#settle());
     // T1: one wait trace per call that has tasks to wait for (the inner group's wait is untraced).
-    if (WAITS.hasSubscribers && this.#tasks.counter !== 0) {
+    if (waits.hasSubscribers && this.#tasks.counter !== 0) {
       return traceWait('ErrGroup', this, this.#outcome);
     }
     return this.#outcome;
@@ -282,17 +286,17 @@ export class ErrGroup implements AsyncDisposable {
    * task (the unlimited row of SPEC §7: a CPU profile put 492 against 374 ms
    * in the collector, against go()).
    */
-  #start<T>(fn: ErrGroupTask<T>, since = 0): Promise<Awaited<T>> {
+  #start<T>(fn: ErrGroupTask<T>, queued?: Queued): Promise<Awaited<T>> {
     this.#active++;
     let result: T | PromiseLike<T>;
     try {
       // T1: tryGo and queued tasks are traced as go; a dropped task never gets here.
-      result = TASKS.hasSubscribers
+      result = tasks.hasSubscribers
         ? traceTask(
             'ErrGroup',
             this,
             undefined,
-            since && performance.now() - since,
+            queued === undefined ? 0 : queuedMs(queued),
             fn,
             this.signal,
           )
@@ -329,8 +333,8 @@ export class ErrGroup implements AsyncDisposable {
 
   #startQueued(): void {
     while (this.#active < this.#limit && this.#head !== undefined && !this.signal.aborted) {
-      const { fn, resolve, reject, since } = this.#shift();
-      this.#start(fn, since).then(resolve, reject);
+      const entry = this.#shift();
+      this.#start(entry.fn, entry).then(entry.resolve, entry.reject);
     }
   }
 

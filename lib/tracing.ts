@@ -152,6 +152,35 @@ export const TASKS: Gate = taskChannel === undefined ? CLOSED : gateOf(taskChann
 /** WAITS.hasSubscribers: whether a group should call {@link traceWait} for a wait. */
 export const WAITS: Gate = waitChannel === undefined ? CLOSED : gateOf(waitChannel);
 
+/** What a queued task's trace needs, noted only while a task subscriber listens. */
+interface QueuedNote {
+  readonly since: number;
+  readonly name: string | undefined;
+}
+
+const queuedNotes = new WeakMap<object, QueuedNote>();
+
+/**
+ * noteQueued notes that the task `entry` stands for has queued for a slot,
+ * with its name, if a task subscriber listens: {@link queuedMs} and
+ * {@link queuedName} read it when the task starts. Without a subscriber it
+ * does nothing, so that a queued task costs nothing more.
+ */
+export function noteQueued(entry: object, name?: string): void {
+  if (TASKS.hasSubscribers) queuedNotes.set(entry, { since: performance.now(), name });
+}
+
+/** queuedMs returns how long the task `entry` stands for waited for a slot; 0 if not noted. */
+export function queuedMs(entry: object): number {
+  const note = queuedNotes.get(entry);
+  return note === undefined ? 0 : performance.now() - note.since;
+}
+
+/** queuedName returns the name noted for the task `entry` stands for. */
+export function queuedName(entry: object): string | undefined {
+  return queuedNotes.get(entry)?.name;
+}
+
 /** How many {@link untraced} calls are running: their waits publish nothing. */
 let quiet = 0;
 
