@@ -180,6 +180,34 @@ for (const cluster of [false, true]) {
       expect({ code, stderr }).to.deep.equal({ code: 0, stderr: '' });
       expect(stdout).to.match(/\n {2}\[#{23}\.{7}\] 3\/4 done \(75%\)\n/);
     });
+
+    it('--watch --json prints one report a line, and exits 0 on SIGINT', async () => {
+      const name = uniqueName('ps-ndjson');
+      const wg = await RedisWaitGroup.create(connected.client as never, name);
+      await wg.add(2);
+      const child = spawn(
+        process.execPath,
+        [BIN, 'ps', '--redis', url, '--watch', '--json', name],
+        {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      const outcome = collect(child, 30_000);
+      let stdout = '';
+      child.stdout?.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+      });
+      await until(async () => stdout.split('\n').length > 2, 'two reports');
+      child.kill('SIGINT');
+      const { code, stderr } = await outcome;
+      expect({ code, stderr }).to.deep.equal({ code: 0, stderr: '' });
+      const reports = stdout
+        .trimEnd()
+        .split('\n')
+        .map((line) => JSON.parse(line) as PsReport);
+      expect(reports.length).to.be.at.least(2);
+      for (const report of reports) expect(report.groups[0]).to.include({ name, counter: 2 });
+    });
   });
 }
 

@@ -10,7 +10,7 @@ import { deferred, expectRejection } from '../helpers/async.js';
 import { type Recorder, record } from '../tracing/recorder.js';
 import { type Connected, connect, type Target } from './support/clients.js';
 import { label, targetOf, uniqueName } from './support/env.js';
-import { until } from './support/members.js';
+import { Member, until } from './support/members.js';
 
 const FULFILLED = ['start', 'end', 'asyncStart', 'asyncEnd'];
 const REJECTED = ['start', 'end', 'error', 'asyncStart', 'asyncEnd'];
@@ -103,6 +103,28 @@ for (const kind of ['node-redis', 'ioredis'] as const) {
       expect(recorder.names('wait')).to.deep.equal(REJECTED);
       expect(recorder.events.find((e) => e.event === 'error')?.fields.error).to.equal(reason);
       await wg.done();
+    });
+
+    it('a wait that rejects because a task was lost publishes error with ERR_WAITGROUP_TASK_LOST', async () => {
+      const wg = await RedisWaitGroup.create(connected.client as never, uniqueName());
+      const member = await Member.start(target);
+      try {
+        await member.ok('attach', { handle: wg.handle, options: { lease: 200 } });
+        await member.ok('go', { name: 'resize 17' });
+        const waiting = wg.wait();
+        await until(async () => (await wg.state()).waiters === 1, 'the wait is registered');
+        await member.kill();
+        const error = (await expectRejection(waiting)) as { code?: string };
+        expect(error.code).to.equal('ERR_WAITGROUP_TASK_LOST');
+        expect(recorder.names('wait')).to.deep.equal(REJECTED);
+        expect(recorder.events.find((e) => e.event === 'error')?.fields).to.deep.equal({
+          kind: 'RedisWaitGroup',
+          group: wg,
+          error,
+        });
+      } finally {
+        await member.kill();
+      }
     });
 
     it("the wait's trace ends after the trace of the task it waited for", async () => {
