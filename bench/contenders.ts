@@ -324,6 +324,7 @@ export const LABELS: Readonly<Record<string, string>> = {
   'local-go': 'awaitgroup local go()',
   'local-debug': 'awaitgroup local add+done, debug on',
   'local-go-debug': 'awaitgroup local go(), debug on',
+  'local-go-traced': 'awaitgroup local go(), one tracing subscriber',
   shared: 'awaitgroup shared',
   jpw: '@jpwilliams/waitgroup',
   esfx: '@esfx/async-countdown',
@@ -367,8 +368,11 @@ export async function loadContender(id: string): Promise<Contender> {
     case 'local-go':
     case 'local-debug':
     case 'local-go-debug':
+    case 'local-go-traced':
     case 'shared': {
       const { WaitGroup } = await import('../lib/index.js');
+      // One subscriber that does nothing, as an APM's would before it samples: the cost of a trace.
+      if (id === 'local-go-traced') await subscribeToTasks();
       const shared = id === 'shared';
       // Debug off is explicit, so that AWAITGROUP_DEBUG in the environment cannot turn it on.
       const debug = id.endsWith('-debug');
@@ -394,6 +398,19 @@ export async function loadContender(id: string): Promise<Contender> {
     default:
       throw new Error(`unknown contender ${id}`);
   }
+}
+
+/** subscribeToTasks subscribes a no-op subscriber to every event of the awaitgroup:task channel. */
+async function subscribeToTasks(): Promise<void> {
+  const { tracingChannel } = await import('node:diagnostics_channel');
+  const ignore = (): void => {};
+  tracingChannel('awaitgroup:task').subscribe({
+    start: ignore,
+    end: ignore,
+    asyncStart: ignore,
+    asyncEnd: ignore,
+    error: ignore,
+  });
 }
 
 interface Countdown {

@@ -150,7 +150,8 @@ export const WORKLOADS: readonly Workload[] = [
   fanout(1e6, '1e6', 0, 2, 2),
   cold(false),
   fanout(1e4, '1e4', 5, 40, 4, true),
-  fanout(1e5, '1e5', 1, 8, 4, true),
+  // The go() fan-out with one tracing subscriber beside it (T2).
+  { ...fanout(1e5, '1e5', 1, 8, 4, true), contenders: [...GO, 'local-go-traced'] },
   fanout(1e6, '1e6', 0, 2, 2, true),
   cold(true),
   {

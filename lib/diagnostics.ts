@@ -28,6 +28,7 @@ import type { StateCell } from './cell.js';
 import { describe } from './errors.js';
 import { emit, INVALID_ENV_CODE, readEnv, type StallWatch, startStallWatch } from './stall.js';
 import { counterOf, waitersOf } from './state.js';
+import { TASKS, traceTask } from './tracing.js';
 
 /** One open unit of work, as {@link WaitGroup.unfinished} reports it. */
 // D2.
@@ -612,7 +613,8 @@ export function trace<G extends Traced>(wg: G, cell: StateCell, base: Traced): v
       };
       let result: T | PromiseLike<T>;
       try {
-        result = fn();
+        // T1: traced as the class's go() is.
+        result = TASKS.hasSubscribers ? traceTask('WaitGroup', wg, name, 0, fn, undefined) : fn();
       } catch (error) {
         finish();
         return Promise.reject(error);

@@ -26,6 +26,18 @@ import {
   type ErrGroupOptions,
 } from './errgroup-options.js';
 import { describe, errGroupClosed, errGroupTaskFailed, type WaitGroupError } from './errors.js';
+import {
+  type ErrGroupAbortCause,
+  noteQueued,
+  publishAbort,
+  queuedMs,
+  queuedName,
+  TASKS,
+  traceTask,
+  traceWait,
+  untraced,
+  WAITS,
+} from './tracing.js';
 import { WaitGroup } from './waitgroup.js';
 
 export type { ErrGroupUnfinishedTask } from './errgroup-debug.js';
@@ -77,6 +89,10 @@ function expire(own: AbortController, timeout: number): void {
     new DOMException(`the task ran longer than its timeout of ${timeout} ms`, 'TimeoutError'),
   );
 }
+
+// T1, T2: the tracing gates, module-local (an import is read through its live binding on every call).
+const tasks = TASKS;
+const waits = WAITS;
 
 /** The reason of a queued task that has not been dropped. */
 const QUEUED: unique symbol = Symbol('queued');
@@ -144,7 +160,7 @@ export class ErrGroup implements AsyncDisposable {
   readonly #controller = new AbortController();
   readonly #tasks = new WaitGroup({ debug: false });
   readonly #parent: AbortSignal | undefined;
-  readonly #onParentAbort = (): void => this.#stop(this.#parent?.reason);
+  readonly #onParentAbort = (): void => this.#stop(this.#parent?.reason, 'parent');
   readonly #all: boolean;
   readonly #cancelOnError: boolean;
   readonly #timeout: number;
@@ -205,7 +221,7 @@ export class ErrGroup implements AsyncDisposable {
     );
     const parent = checked.signal;
     this.#parent = parent;
-    if (parent?.aborted) this.#stop(parent.reason);
+    if (parent?.aborted) this.#stop(parent.reason, 'parent');
     else parent?.addEventListener('abort', this.#onParentAbort, { once: true });
   }
 
@@ -303,9 +319,9 @@ export class ErrGroup implements AsyncDisposable {
     }
     this.#tasks.add(1);
     const unit = this.#debug?.ledger.started(name);
-    if (this.#active < this.#limit) return this.#start(fn, timeout, unit);
+    if (this.#active < this.#limit) return this.#start(fn, timeout, unit, name);
     if (unit !== undefined) unit.queued = true;
-    return handled(this.#enqueue(fn, timeout, unit) as Promise<Awaited<T>>);
+    return handled(this.#enqueue(fn, timeout, unit, name) as Promise<Awaited<T>>);
   }
 
   /**
@@ -327,7 +343,7 @@ export class ErrGroup implements AsyncDisposable {
     if (this.#closed || this.signal.aborted || this.#active >= this.#limit) return undefined;
     this.#admitted++;
     this.#tasks.add(1);
-    return this.#start(fn, timeout, this.#debug?.ledger.started(name));
+    return this.#start(fn, timeout, this.#debug?.ledger.started(name), name);
   }
 
   /**
@@ -338,7 +354,7 @@ export class ErrGroup implements AsyncDisposable {
    */
   cancel(reason?: unknown): void {
     if (this.#closed || this.signal.aborted) return;
-    this.#stop(reason === undefined ? abortError('the ErrGroup was cancelled') : reason);
+    this.#stop(reason === undefined ? abortError('the ErrGroup was cancelled') : reason, 'cancel');
   }
 
   /**
@@ -392,6 +408,10 @@ export class ErrGroup implements AsyncDisposable {
     if (this.#outcome === undefined) {
       this.#outcome = handled(this.#settle());
       this.#debug?.waiting(this, !this.#closed);
+    }
+    // T1: one wait trace per call that has tasks to wait for (the inner group's wait is untraced).
+    if (waits.hasSubscribers && this.#tasks.counter !== 0) {
+      return traceWait('ErrGroup', this, this.#outcome);
     }
     return this.#outcome;
   }
@@ -454,7 +474,7 @@ export class ErrGroup implements AsyncDisposable {
     } catch (error) {
       // E16: the body's failure stops the group at once; a task error that came first wins.
       const taskFirst = eg.#errors.length > 0;
-      if (!eg.#closed && !eg.signal.aborted) eg.#stop(error);
+      if (!eg.#closed && !eg.signal.aborted) eg.#stop(error, 'body');
       try {
         await eg.wait();
       } catch (reason) {
@@ -526,15 +546,22 @@ export class ErrGroup implements AsyncDisposable {
    * per group (the unlimited row of SPEC §7). A task with a timeout, or any
    * task in debug mode, takes the slower path of #startTracked.
    */
-  #start<T>(fn: ErrGroupTask<T>, timeout: number, unit: TaskUnit | undefined): Promise<Awaited<T>> {
+  #start<T>(
+    fn: ErrGroupTask<T>,
+    timeout: number,
+    unit: TaskUnit | undefined,
+    name: string | undefined,
+    queued?: Queued,
+  ): Promise<Awaited<T>> {
     this.#active++;
     this.#started++;
     if (timeout !== Number.POSITIVE_INFINITY || unit !== undefined) {
-      return this.#startTracked(fn, timeout, unit);
+      return this.#startTracked(fn, timeout, unit, name, queued);
     }
     let result: T | PromiseLike<T>;
     try {
-      result = fn(this.signal);
+      // T1: go, tryGo and queued tasks are traced alike; a dropped task never gets here.
+      result = tasks.hasSubscribers ? this.#trace(fn, this.signal, name, queued) : fn(this.signal);
     } catch (error) {
       result = Promise.reject(error);
     }
@@ -554,6 +581,8 @@ export class ErrGroup implements AsyncDisposable {
     fn: ErrGroupTask<T>,
     timeout: number,
     unit: TaskUnit | undefined,
+    name: string | undefined,
+    queued: Queued | undefined,
   ): Promise<Awaited<T>> {
     if (unit !== undefined) unit.queued = false;
     let signal = this.signal;
@@ -575,7 +604,7 @@ export class ErrGroup implements AsyncDisposable {
     }
     let result: T | PromiseLike<T>;
     try {
-      result = fn(signal);
+      result = tasks.hasSubscribers ? this.#trace(fn, signal, name, queued) : fn(signal); // T1
     } catch (error) {
       result = Promise.reject(error);
     }
@@ -595,6 +624,17 @@ export class ErrGroup implements AsyncDisposable {
     return settled;
   }
 
+  /** #trace runs `fn(signal)` inside a trace of awaitgroup:task, named as go() named it (T1). */
+  #trace<T>(
+    fn: ErrGroupTask<T>,
+    signal: AbortSignal,
+    name: string | undefined,
+    queued: Queued | undefined,
+  ): Promise<Awaited<T>> {
+    if (queued === undefined) return traceTask('ErrGroup', this, name, 0, fn, signal);
+    return traceTask('ErrGroup', this, queuedName(queued), queuedMs(queued), fn, signal);
+  }
+
   /** #retire tells debug mode's ledger that a task counts as done. */
   #retire(unit: TaskUnit | undefined): void {
     if (unit !== undefined) this.#debug?.ledger.finished(unit);
@@ -609,8 +649,10 @@ export class ErrGroup implements AsyncDisposable {
     fn: ErrGroupTask<unknown>,
     timeout: number,
     unit: TaskUnit | undefined,
+    name: string | undefined,
   ): Promise<unknown> {
     const entry: Queued = { fn, timeout, unit, start: ignore, reason: QUEUED, next: undefined };
+    noteQueued(entry, name); // T1: for its trace's name and queuedMs
     const admitted = new Promise<Queued>((start) => {
       entry.start = start;
     });
@@ -640,7 +682,7 @@ export class ErrGroup implements AsyncDisposable {
     }
     this.#active--;
     this.#started--;
-    return this.#start(entry.fn, entry.timeout, entry.unit);
+    return this.#start(entry.fn, entry.timeout, entry.unit, undefined, entry);
   };
 
   readonly #onFulfilled = (): void => {
@@ -656,7 +698,10 @@ export class ErrGroup implements AsyncDisposable {
       const recorded = error === undefined ? errGroupTaskFailed() : error;
       this.#errors.push(recorded);
       // E4: record and abort before this task counts as done.
-      if (this.#cancelOnError && !signal.aborted) this.#controller.abort(recorded);
+      if (this.#cancelOnError && !signal.aborted) {
+        this.#controller.abort(recorded);
+        publishAbort(this, 'error'); // T1
+      }
     }
     this.#finish();
   };
@@ -704,17 +749,18 @@ export class ErrGroup implements AsyncDisposable {
   }
 
   /** #stop aborts the group from outside its tasks: the parent, cancel() or run()'s body (E8, E15, E16). */
-  #stop(reason: unknown): void {
+  #stop(reason: unknown, cause: ErrGroupAbortCause): void {
     if (this.signal.aborted) return;
     this.#stopped = true;
     this.#stopReason = reason;
     this.#controller.abort(reason);
+    publishAbort(this, cause); // T1: after the abort's listeners dropped the queue
   }
 
   async #settle(): Promise<void> {
     for (;;) {
       try {
-        await this.#tasks.wait();
+        await untraced(() => this.#tasks.wait()); // T1: the ErrGroup's wait is traced, not this
       } catch (error) {
         // E8: ERR_WAITGROUP_REUSED would mean a task was admitted between the
         // release and the resume. Every admission here happens in a later
@@ -748,6 +794,7 @@ export class ErrGroup implements AsyncDisposable {
     // E2, E13: the signal aborts before wait() settles, with its reason if it rejects.
     if (!this.signal.aborted) {
       this.#controller.abort(failed ? reason : abortError('the ErrGroup has finished'));
+      publishAbort(this, 'settled'); // T1
     }
     if (failed) throw reason;
   }

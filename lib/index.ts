@@ -47,6 +47,13 @@ export {
 } from './errgroup.js';
 export { WaitGroupError, type WaitGroupErrorCode } from './errors.js';
 export type { WaitGroupHandle } from './shared-memory.js';
+export type {
+  ErrGroupAbortCause,
+  ErrGroupAbortMessage,
+  TaskTraceContext,
+  TraceGroupKind,
+  WaitTraceContext,
+} from './tracing.js';
 export {
   WaitGroup,
   type WaitGroupOptions,

@@ -49,6 +49,7 @@ import {
   withoutWaiter,
   withWaiter,
 } from './state.js';
+import { TASKS, traceTask, traceWait, WAITS } from './tracing.js';
 
 /** Options of the {@link WaitGroup} constructor. */
 export interface WaitGroupOptions {
@@ -88,6 +89,9 @@ const { Update: UPDATE, Release: RELEASE } = AddOutcome;
 const nextWord = addToWord;
 const classify = classifyAdd;
 const counterIsZero = isCounterZero;
+// T1, T2: the tracing gates, read before any tracing work (module-local for the same reason).
+const tasks = TASKS;
+const waits = WAITS;
 
 /** The handlers a go() task's result settles into: each calls done() once. */
 // S11.
@@ -429,7 +433,10 @@ export class WaitGroup implements AsyncDisposable {
       const signal = options === undefined ? undefined : waitSignal(options);
       if (signal?.aborted) return Promise.reject(signal.reason);
       const registered = this.#register();
-      return registered === true ? this.#sem().acquire(signal) : registered;
+      if (registered !== true) return registered;
+      const waiting = this.#sem().acquire(signal);
+      // T1: a wait that registered is traced, when anyone listens.
+      return waits.hasSubscribers ? traceWait('WaitGroup', this, waiting) : waiting;
     } catch (error) {
       // S7: wait() reports everything through its promise, even a throwing getter.
       return Promise.reject(error);
@@ -533,7 +540,10 @@ export class WaitGroup implements AsyncDisposable {
     this.#add(1);
     let result: T | PromiseLike<T>;
     try {
-      result = fn();
+      // T1: the task runs inside a trace of its own, when anyone listens.
+      result = tasks.hasSubscribers
+        ? traceTask('WaitGroup', this, options?.name, 0, fn, undefined)
+        : fn();
     } catch (error) {
       this.done();
       return Promise.reject(error);

@@ -202,6 +202,29 @@ describe('examples', function () {
     }
   });
 
+  describe('opentelemetry', () => {
+    it('prints the span tree: tasks under the span of their go(), nested tasks under their task, the failure an error', async () => {
+      const outcome = await run('opentelemetry');
+      expectSuccess(outcome);
+      expect(outcome.stdout).to.equal(
+        [
+          'GET /orders/42',
+          '  WaitGroup task load user',
+          '  WaitGroup task load order',
+          '    WaitGroup task line 1',
+          '    WaitGroup task line 2',
+          '    WaitGroup wait',
+          '  WaitGroup wait',
+          '  ErrGroup task',
+          '  ErrGroup task',
+          '  ErrGroup wait [error: cannot resize to 256]',
+          '  ErrGroup task [error: cannot resize to 256]',
+          '',
+        ].join('\n'),
+      );
+    });
+  });
+
   describe('quick-start', () => {
     it('compresses 8 files with add/done and with go(), each waited for', async () => {
       const outcome = await run('quick-start');

@@ -12,7 +12,7 @@ async function libModules(recursive = false): Promise<string[]> {
 }
 
 describe('package', () => {
-  it('ships only the build, its types and source maps, the README and the LICENSE', async function () {
+  it('ships only the build, its types and source maps, the command, the README and the LICENSE', async function () {
     this.timeout(60_000);
     const { stdout } = await run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
       cwd: root,
@@ -23,6 +23,14 @@ describe('package', () => {
     // Recursive: the awaitgroup/redis entry ships from dist/lib/redis/.
     for (const name of await libModules(true)) {
       expected.push(`dist/lib/${name}.js`, `dist/lib/${name}.js.map`, `dist/lib/${name}.d.ts`);
+    }
+    // The awaitgroup command (package.json bin) and its helpers.
+    for (const folder of ['bin', 'cli']) {
+      for (const name of await readdir(new URL(`${folder}/`, root))) {
+        if (!name.endsWith('.ts')) continue;
+        const base = `dist/${folder}/${name.slice(0, -3)}`;
+        expected.push(`${base}.js`, `${base}.js.map`, `${base}.d.ts`);
+      }
     }
     expect(shipped).to.deep.equal(expected.sort());
   });

@@ -20,6 +20,7 @@ import {
   negativeCounter,
   taskLost,
 } from '../errors.js';
+import { TASKS, traceTask, traceWait, WAITS } from '../tracing.js';
 import { type Connection, connectionOf, isTransient, type RedisClient } from './client.js';
 import { Script } from './script.js';
 import { ABORT } from './scripts/abort.js';
@@ -280,7 +281,10 @@ export class RedisWaitGroup implements AsyncDisposable {
     this.#renewing(task);
     let result: Awaited<T>;
     try {
-      result = await fn();
+      // T1: the task runs inside a trace of its own, when anyone listens.
+      result = await (TASKS.hasSubscribers
+        ? traceTask('RedisWaitGroup', this, name, 0, fn, undefined)
+        : fn());
     } catch (error) {
       await this.#finish(task).catch(() => {});
       throw error;
@@ -308,7 +312,7 @@ export class RedisWaitGroup implements AsyncDisposable {
     const gen = Number(reply[1]);
     if (Number(reply[2]) > gen) return;
     const lastId = String(reply[3]);
-    return new Promise<void>((resolve, reject) => {
+    const waiting = new Promise<void>((resolve, reject) => {
       let onAbort: (() => void) | undefined;
       const settle = (): void => {
         this.#pending.delete(pending);
@@ -334,6 +338,8 @@ export class RedisWaitGroup implements AsyncDisposable {
         else signal.addEventListener('abort', onAbort, { once: true });
       }
     });
+    // T1: a wait that registered is traced, when anyone listens.
+    return WAITS.hasSubscribers ? traceWait('RedisWaitGroup', this, waiting) : waiting;
   }
 
   /**
