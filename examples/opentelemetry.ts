@@ -78,6 +78,8 @@ function spans(
         ? `${message.kind} ${what}`
         : `${message.kind} ${what} ${message.name}`,
       {
+        // Microseconds, not the SDK's default milliseconds: the tree orders siblings by start.
+        startTime: performance.timeOrigin + performance.now(),
         attributes: {
           'awaitgroup.kind': message.kind,
           ...(message.name === undefined ? {} : { 'awaitgroup.task.name': message.name }),

@@ -1,5 +1,5 @@
 /**
- * Tracing (SPEC §11): the `diagnostics_channel` events that APMs and
+ * Tracing: the `diagnostics_channel` events that APMs and
  * OpenTelemetry subscribe to, published by every group's `go()` tasks and
  * `wait()`s, and by an ErrGroup when its signal aborts.
  *
@@ -15,10 +15,11 @@
  * imports nothing from Node and a browser, which has no such module, runs
  * none of this. A group checks `hasSubscribers` of one of the gates below
  * before it calls in: without a subscriber a task costs one property load
- * and allocates nothing (STYLE.md 18).
+ * and allocates nothing.
  *
  * @module
  */
+// SPEC §11, T1 and T2; STYLE.md 18.
 
 /** Which class a traced task or wait belongs to. */
 export type TraceGroupKind = 'WaitGroup' | 'ErrGroup' | 'RedisWaitGroup';
@@ -147,9 +148,9 @@ const taskChannel = dc?.tracingChannel(TASK_CHANNEL);
 const waitChannel = dc?.tracingChannel(WAIT_CHANNEL);
 const abortChannel: Channel | undefined = dc?.channel(ABORT_CHANNEL);
 
-/** TASKS.hasSubscribers: whether a group should call {@link traceTask} for a task. */
+/** TASKS.hasSubscribers: whether a group should call `traceTask` for a task. */
 export const TASKS: Gate = taskChannel === undefined ? CLOSED : gateOf(taskChannel);
-/** WAITS.hasSubscribers: whether a group should call {@link traceWait} for a wait. */
+/** WAITS.hasSubscribers: whether a group should call `traceWait` for a wait. */
 export const WAITS: Gate = waitChannel === undefined ? CLOSED : gateOf(waitChannel);
 
 /** What a queued task's trace needs, noted only while a task subscriber listens. */
@@ -162,8 +163,8 @@ const queuedNotes = new WeakMap<object, QueuedNote>();
 
 /**
  * noteQueued notes that the task `entry` stands for has queued for a slot,
- * with its name, if a task subscriber listens: {@link queuedMs} and
- * {@link queuedName} read it when the task starts. Without a subscriber it
+ * with its name, if a task subscriber listens: `queuedMs` and
+ * `queuedName` read it when the task starts. Without a subscriber it
  * does nothing, so that a queued task costs nothing more.
  */
 export function noteQueued(entry: object, name?: string): void {
@@ -181,7 +182,7 @@ export function queuedName(entry: object): string | undefined {
   return queuedNotes.get(entry)?.name;
 }
 
-/** How many {@link untraced} calls are running: their waits publish nothing. */
+/** How many `untraced` calls are running: their waits publish nothing. */
 let quiet = 0;
 
 const ignore = (): void => {};
@@ -228,7 +229,7 @@ function traced<A, T>(
 /**
  * traceTask calls `fn(arg)` inside a trace of `awaitgroup:task`, in the
  * caller's async context (the task's), and returns the promise of its
- * result. Call it only when {@link TASKS} has subscribers.
+ * result. Call it only when `TASKS` has subscribers.
  *
  * @throws what `fn` throws synchronously, after `error` and `end` were published
  */
@@ -250,7 +251,7 @@ function same(wait: Promise<void>): Promise<void> {
 
 /**
  * traceWait traces `wait` on `awaitgroup:wait` and returns it; inside
- * {@link untraced} it only returns it. Call it only when {@link WAITS} has
+ * `untraced` it only returns it. Call it only when `WAITS` has
  * subscribers, for a wait that has registered.
  */
 export function traceWait(kind: TraceGroupKind, group: object, wait: Promise<void>): Promise<void> {
