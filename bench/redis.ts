@@ -36,7 +36,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis as IORedis } from 'ioredis';
 import { createClient } from 'redis';
-import { RedisWaitGroup } from '../lib/redis/index.js';
+import { type RedisClient, RedisWaitGroup } from '../lib/redis/index.js';
 import { ADD } from '../lib/redis/scripts/add.js';
 import { Server } from '../spec/redis/support/servers.js';
 import type { WaiterReply, WaiterRequest } from './redis-waiter.js';
@@ -115,7 +115,7 @@ const TTL = '86400000';
 type Kind = 'node-redis' | 'ioredis';
 type Call = (args: string[]) => Promise<unknown>;
 interface Client {
-  readonly client: object;
+  readonly client: RedisClient;
   readonly call: Call;
   close(): void;
 }
@@ -277,7 +277,7 @@ async function measure(kind: Kind, port: number, sizes: Sizes): Promise<RedisRow
     const name = `bench-${kind}-${randomUUID()}`;
     const wg = await RedisWaitGroup.create(main.client, name);
     const base = `awaitgroup:{${name}}`;
-    const keys = [base, `${base}:ops`, `${base}:events`, `${base}:leases`];
+    const keys = [base, `${base}:ops`, `${base}:events`, `${base}:leases`, `${base}:opids`];
     const sha = String(await call(['SCRIPT', 'LOAD', 'return 1']));
     const addSha = String(await call(['SCRIPT', 'LOAD', ADD]));
     const floorSha = String(await call(['SCRIPT', 'LOAD', FLOOR]));
@@ -285,10 +285,12 @@ async function measure(kind: Kind, port: number, sizes: Sizes): Promise<RedisRow
     await call(['HSET', floorKey, 'epoch', wg.handle.epoch, 'counter', '1000000000', 'ttl', TTL]);
     const prefix = randomUUID();
     let seq = 0;
-    // A done()'s arguments: epoch, ttl, operation id, delta, done id, lease, task, lease ms, info.
+    // A done()'s arguments: epoch, version seen, retry window, operation id, delta, done id,
+    // lease, task, lease ms, info.
     const args = (): string[] => [
       wg.handle.epoch,
-      TTL,
+      '0',
+      '600000',
       `${prefix}:${++seq}`,
       '-1',
       '',
@@ -297,10 +299,13 @@ async function measure(kind: Kind, port: number, sizes: Sizes): Promise<RedisRow
       '30000',
       '',
     ];
-    const r = (): Promise<unknown> => call(['EVALSHA', sha, '4', ...keys, ...args()]);
-    const direct = (): Promise<unknown> => call(['EVALSHA', addSha, '4', ...keys, ...args()]);
+    const r = (): Promise<unknown> => call(['EVALSHA', sha, '5', ...keys, ...args()]);
+    const direct = (): Promise<unknown> => call(['EVALSHA', addSha, '5', ...keys, ...args()]);
     const done = (): Promise<void> => wg.done();
-    const floor = (): Promise<unknown> => call(['EVALSHA', floorSha, '1', floorKey, ...args()]);
+    // The floor script reads the arguments of the first layout: epoch, ttl, operation id, …
+    const floorArgs = (): string[] => [wg.handle.epoch, TTL, `${prefix}:${++seq}`, '-1'];
+    const floor = (): Promise<unknown> =>
+      call(['EVALSHA', floorSha, '1', floorKey, ...floorArgs()]);
     // Enough for every done() and direct decrement below, so none reaches zero.
     await wg.add(
       (sizes.rounds + 1) * (2 * sizes.serial + CHAINS * sizes.perChain) + sizes.serial + 1,

@@ -24,6 +24,7 @@ export const MESSAGE_PREFIX: { readonly [code in WaitGroupErrorCode]: string } =
   ERR_WAITGROUP_EXISTS: 'awaitgroup: a group named',
   ERR_WAITGROUP_LOST: "awaitgroup: the group's state is gone",
   ERR_WAITGROUP_TASK_LOST: "awaitgroup: a task's owner stopped",
+  ERR_WAITGROUP_UNAVAILABLE: 'awaitgroup: ',
 };
 
 /**

@@ -5,7 +5,7 @@
 
 import { hostname } from 'node:os';
 import { expect } from 'chai';
-import { RedisWaitGroup } from '../../lib/redis/index.js';
+import { type RedisClient, RedisWaitGroup } from '../../lib/redis/index.js';
 import { expectPending, expectRejection } from '../helpers/async.js';
 import { expectWaitGroupErrorValue } from '../helpers/waitgroup.js';
 import { type Connected, connect, type Target } from './support/clients.js';
@@ -17,7 +17,7 @@ for (const { kind, cluster } of MATRIX) {
     this.timeout(60_000);
     let target: Target;
     let connected: Connected;
-    let client: object;
+    let client: RedisClient;
 
     before(async function () {
       this.timeout(60_000);
@@ -66,7 +66,7 @@ for (const { kind, cluster } of MATRIX) {
       await (d2 as Member).ok('done', { doneId: `job-${jobs - 1}` });
       await Promise.all(waits);
       expect(answers.map((answer) => answer?.ok)).to.deep.equal([true, true, true, true]);
-      expect(await wg.state()).to.deep.equal({ counter: 0, waiters: 0 });
+      expect(await wg.state()).to.deep.include({ counter: 0, waiters: 0 });
     });
 
     it('R5 releases every round while every client connection is killed in a loop (CLIENT KILL)', async () => {
@@ -101,7 +101,7 @@ for (const { kind, cluster } of MATRIX) {
         await killer;
       }
       expect(kills).to.be.greaterThan(0);
-      expect(await wg.state()).to.deep.equal({ counter: 0, waiters: 0 });
+      expect(await wg.state()).to.deep.include({ counter: 0, waiters: 0 });
     });
 
     it('R11 a SIGKILLed worker holding a go() lease makes pending waits reject with ERR_WAITGROUP_TASK_LOST, naming task and owner', async () => {
@@ -136,7 +136,7 @@ for (const { kind, cluster } of MATRIX) {
       const until5 = Date.now() + 3000;
       await until(async () => Date.now() > until5, 'five lease lengths have passed', 10_000);
       await expectPending(waiting, 'the live task did not count as lost');
-      expect(await wg.state()).to.deep.equal({ counter: 2, waiters: 1 });
+      expect(await wg.state()).to.deep.include({ counter: 2, waiters: 1 });
       await worker.kill();
       expectWaitGroupErrorValue(await expectRejection(waiting), 'ERR_WAITGROUP_TASK_LOST');
     });
@@ -152,7 +152,7 @@ for (const { kind, cluster } of MATRIX) {
       await doomed.kill();
       await wg.done();
       await waiting;
-      expect(await wg.state()).to.deep.equal({ counter: 0, waiters: 0 });
+      expect(await wg.state()).to.deep.include({ counter: 0, waiters: 0 });
     });
   });
 }
