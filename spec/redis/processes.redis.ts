@@ -122,6 +122,62 @@ for (const { kind, cluster } of MATRIX) {
       expectWaitGroupErrorValue(await expectRejection(wg.wait()), 'ERR_WAITGROUP_TASK_LOST');
     });
 
+    it('R19 a group lost with a task stays lost: later add, done, go and wait reject with ERR_WAITGROUP_TASK_LOST, state() names the task', async () => {
+      const wg = await RedisWaitGroup.create(client, uniqueName());
+      const [worker] = (await members(1)) as [Member];
+      await worker.ok('attach', { handle: wg.handle, options: { lease: 300 } });
+      const pid = await worker.ok('go', { name: 'resize img-8' });
+      await wg.add(1);
+      const waiting = wg.wait();
+      waiting.catch(() => {}); // asserted below
+      await registered(wg, 1);
+      await worker.kill();
+      const first = expectWaitGroupErrorValue(
+        await expectRejection(waiting),
+        'ERR_WAITGROUP_TASK_LOST',
+      );
+      for (const call of [wg.add(1), wg.done(), wg.go(() => 1), wg.wait()]) {
+        const error = expectWaitGroupErrorValue(
+          await expectRejection(call),
+          'ERR_WAITGROUP_TASK_LOST',
+        );
+        expect(error.message).to.equal(first.message);
+      }
+      // Another attachment, which never saw the wait reject, is refused as well.
+      const other = RedisWaitGroup.from(client, wg.handle);
+      expectWaitGroupErrorValue(await expectRejection(other.done()), 'ERR_WAITGROUP_TASK_LOST');
+      expect(await other.state()).to.deep.include({
+        lost: 'task',
+        task: 'resize img-8',
+        owner: `host ${hostname()} pid ${pid}`,
+        counter: 2,
+      });
+      const [unit] = await other.unfinished();
+      expect(unit).to.deep.include({ name: 'resize img-8', pid, expired: true });
+    });
+
+    it('T4 unfinished() lists the live go() tasks of every process from their leases, and the plain units as one count', async () => {
+      const wg = await RedisWaitGroup.create(client, uniqueName(), { ttl: 600_000 });
+      const [worker] = (await members(1)) as [Member];
+      await worker.ok('attach', { handle: wg.handle });
+      const pid = await worker.ok('go', { name: 'encode part-3' });
+      await wg.add(2);
+      const units = await wg.unfinished();
+      expect(units).to.have.length(2);
+      const [task, plain] = units as unknown as [Record<string, unknown>, Record<string, unknown>];
+      expect(task).to.deep.include({
+        name: 'encode part-3',
+        host: hostname(),
+        pid,
+        expired: false,
+      });
+      expect(task.since).to.be.a('number');
+      expect(task.leaseExpiresAt as number).to.be.greaterThan(task.since as number);
+      expect(plain).to.deep.equal({ name: undefined, count: 2 });
+      expect(await wg.state()).to.deep.include({ counter: 3, waiters: 0, gen: 0, ttl: 600_000 });
+      await worker.kill();
+    });
+
     it('R11 a live worker renews its lease: a task longer than the lease does not count as lost', async () => {
       const wg = await RedisWaitGroup.create(client, uniqueName());
       const [worker] = (await members(1)) as [Member];

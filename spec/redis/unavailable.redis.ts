@@ -181,7 +181,11 @@ describe('R14 bounded, never stuck, never crashing', function () {
         const wg = await RedisWaitGroup.create(connected.client, uniqueName());
         await connected.close();
         for (const call of [wg.add(1), wg.done(), wg.state(), wg.wait()]) {
-          expectWaitGroupErrorValue(await expectRejection(call), 'ERR_WAITGROUP_UNAVAILABLE', CLOSED);
+          expectWaitGroupErrorValue(
+            await expectRejection(call),
+            'ERR_WAITGROUP_UNAVAILABLE',
+            CLOSED,
+          );
         }
         expectWaitGroupErrorValue(
           await expectRejection(RedisWaitGroup.create(connected.client, uniqueName())),
@@ -203,7 +207,9 @@ describe('R14 bounded, never stuck, never crashing', function () {
           await until(async () => (await wg.state()).waiters === 1, 'the wait is registered');
           child.send('close');
           const settled = await child.next();
-          expect(settled).to.match(/^rejected ERR_WAITGROUP_UNAVAILABLE awaitgroup: the client was closed/);
+          expect(settled).to.match(
+            /^rejected ERR_WAITGROUP_UNAVAILABLE awaitgroup: the client was closed/,
+          );
           const outcome = await child.outcome;
           expect(outcome.stdout).to.not.include('uncaught');
           expect(outcome.signal, 'the process exits by itself').to.equal(null);
@@ -248,7 +254,9 @@ describe('R14 the waker reads XREAD replies of any shape, never throwing', () =>
     expect(streamsOf(new Map([['k', entries]]))).to.deep.equal(want);
     expect(streamsOf({ k: entries })).to.deep.equal(want);
     expect(streamsOf([[Buffer.from('k'), entries]])).to.deep.equal(want);
-    expect(streamsOf([{ name: 'k', messages: [{ id: '1-1', message: ['gen', '1'] }] }])).to.deep.equal(want);
+    expect(
+      streamsOf([{ name: 'k', messages: [{ id: '1-1', message: ['gen', '1'] }] }]),
+    ).to.deep.equal(want);
     expect(streamsOf(null)).to.deep.equal([]);
   });
 
