@@ -1,5 +1,5 @@
 /**
- * The small adapter over the clients a user already has (R1): node-redis
+ * The small adapter over the clients a user already has: node-redis
  * (`redis` ≥ 5, `createClient` or `createCluster`) and ioredis (`Redis` or
  * `Cluster`). Nothing is imported from either: a client is recognised by
  * its shape, and every command goes through its generic command call, so
@@ -55,7 +55,7 @@ export interface Connection {
   onEnd(listener: () => void): void;
 }
 
-/** A duplicate for blocking reads (R10). */
+/** A duplicate for blocking reads. */
 export interface Blocking {
   call(firstKey: string | undefined, args: readonly string[]): Promise<unknown>;
   /** onReady calls `listener` each time the connection is (re)established. */
@@ -109,7 +109,7 @@ function has(value: object, name: string): boolean {
 }
 
 /**
- * connectionOf recognises `client`, or throws the TypeError of R1 naming
+ * connectionOf recognises `client`, or throws the TypeError naming
  * both supported libraries.
  */
 export function connectionOf(client: unknown, caller: string): Connection {
@@ -245,7 +245,7 @@ function ioredis(client: IORedis): Connection {
 
 /**
  * isTransient tells a failure worth retrying with the same operation id
- * (R7: a dropped connection, a server still loading its data, a Cluster
+ * (a dropped connection, a server still loading its data, a Cluster
  * moving slots) from a reply that will not change (a script error).
  */
 export function isTransient(error: unknown): boolean {

@@ -1,8 +1,8 @@
 /**
  * RedisWaitGroup: Go's sync.WaitGroup for many processes on many hosts, its
- * state in Redis (SPEC §9). Each operation is one script (scripts/); this
+ * state in Redis. Each operation is one script (scripts/); this
  * class validates, retries transient failures with the same operation id
- * (R7) and keeps this process' pending waits, which one {@link Waker} per
+ * and keeps this process' pending waits, which one {@link Waker} per
  * client serves.
  *
  * @module

@@ -24,7 +24,7 @@ export class Script {
 
   /**
    * run runs the script on the node that holds `keys` (all of one hash tag,
-   * R1) and returns its reply.
+   * so a Cluster routes it) and returns its reply.
    */
   async run(
     connection: Connection,

@@ -19,7 +19,7 @@ import { Server } from './support/servers.js';
 const quiet = (): void => {};
 
 /** The commands the library sends, directly and from its scripts: the ACL line of the README. */
-export const ACL_COMMANDS = [
+const ACL_COMMANDS = [
   'evalsha',
   'eval',
   'xread',

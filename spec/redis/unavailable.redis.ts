@@ -18,7 +18,7 @@ import { collect } from '../helpers/child.js';
 import { expectWaitGroupErrorValue } from '../helpers/waitgroup.js';
 import { type Connected, connect, type Kind } from './support/clients.js';
 import { uniqueName } from './support/env.js';
-import { Proxy } from './support/faults.js';
+import { HoldingProxy } from './support/faults.js';
 import { until } from './support/members.js';
 import { Server } from './support/servers.js';
 
@@ -61,7 +61,7 @@ function runCloser(options: object): {
 describe('R14 bounded, never stuck, never crashing', function () {
   this.timeout(60_000);
   let server: Server;
-  let proxy: Proxy;
+  let proxy: HoldingProxy;
   const opened: Connected[] = [];
 
   before(async () => {
@@ -71,7 +71,7 @@ describe('R14 bounded, never stuck, never crashing', function () {
     await server.stop();
   });
   beforeEach(async () => {
-    proxy = await Proxy.start(server.port);
+    proxy = await HoldingProxy.start(server.port);
   });
   afterEach(async () => {
     await Promise.all(opened.splice(0).map((c) => c.close().catch(() => {})));

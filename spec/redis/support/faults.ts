@@ -11,7 +11,7 @@ import { createConnection, createServer, type Server as NetServer, type Socket }
 import { freePort } from './servers.js';
 
 /** A proxy whose traffic can be held. */
-export class Proxy {
+export class HoldingProxy {
   readonly port: number;
   readonly #server: NetServer;
   readonly #pairs = new Set<[Socket, Socket]>();
@@ -23,11 +23,11 @@ export class Proxy {
   }
 
   /** start listens on a free loopback port and forwards to `upstream`. */
-  static async start(upstream: number): Promise<Proxy> {
+  static async start(upstream: number): Promise<HoldingProxy> {
     const port = await freePort();
-    const proxy: { self?: Proxy } = {};
+    const proxy: { self?: HoldingProxy } = {};
     const server = createServer((client) => {
-      const self = proxy.self as Proxy;
+      const self = proxy.self as HoldingProxy;
       const redis = createConnection(upstream, '127.0.0.1');
       const pair: [Socket, Socket] = [client, redis];
       self.#pairs.add(pair);
@@ -45,7 +45,7 @@ export class Proxy {
       client.on('error', close).on('close', close);
       redis.on('error', close).on('close', close);
     });
-    proxy.self = new Proxy(port, server);
+    proxy.self = new HoldingProxy(port, server);
     await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
     return proxy.self;
   }
