@@ -571,7 +571,9 @@ export class RedisWaitGroup implements AsyncDisposable {
   /** replicate waits until `replicas` replicas have the change, within retryFor. */
   async #replicate(signal: AbortSignal | undefined): Promise<void> {
     if (this.#replicas === 0) return;
-    const args = ['WAIT', String(this.#replicas), String(this.#retryFor)];
+    // Within retryFor, leaving the reply time to arrive before the call's own bound.
+    const timeout = Math.max(1, Math.floor(this.#retryFor * 0.8));
+    const args = ['WAIT', String(this.#replicas), String(timeout)];
     const acks = Number(
       await this.#call(() => this.#connection.call(this.#keys[0], args), {
         signal,
@@ -580,7 +582,7 @@ export class RedisWaitGroup implements AsyncDisposable {
     if (!(acks >= this.#replicas)) {
       throw unavailable(
         `Redis did not answer: only ${acks} of the ${this.#replicas} replicas asked for ` +
-          `(options.replicas) acknowledged the change within ${this.#retryFor} ms on ` +
+          `(options.replicas) acknowledged the change within ${timeout} ms on ` +
           `${this.#connection.describeServer()}; check that the replicas are up and connected ` +
           '(INFO replication). The change was applied on the master and may be lost in a failover',
       );
