@@ -26,6 +26,8 @@ const ACL_COMMANDS = [
   'xadd',
   'xrevrange',
   'pexpire',
+  'pexpireat',
+  'zscore',
   'wait',
   'hmget',
   'hget',

@@ -27,18 +27,19 @@ export const ADD = `${PRELUDE}
 local s, refused = open('counter', 'waiters')
 if not s then return refused end
 local t = now()
+prune(t)
 -- A done id or an operation seen before is not applied again. A refused
 -- add records nothing, so that its retry is refused again.
 if ARGV[6] ~= '' and redis.call('HEXISTS', ops, 'd:' .. ARGV[6]) == 1 then return {'again', s[2]} end
-if applied(ARGV[4], t) then return {'again', s[2]} end
-local counter, waiters, gen = tonumber(s[6]), tonumber(s[7]), tonumber(s[5])
+if redis.call('ZSCORE', opids, ARGV[4]) then return {'again', s[2]} end
+local counter, waiters, gen = tonumber(s[7]), tonumber(s[8]), tonumber(s[5])
 local delta = tonumber(ARGV[5])
 -- Refusals change nothing. Written as differences so that no sum leaves
 -- the range where doubles are exact.
 if delta < -counter then return {'negative', s[2], counter} end
 if delta > 2147483647 - counter then return {'overflow', s[2], counter} end
 if delta > 0 and counter == 0 and waiters > 0 then return {'misuse', s[2], counter} end
-record(ARGV[4], 1, t)
+redis.call('ZADD', opids, t, ARGV[4])
 if ARGV[6] ~= '' then redis.call('HSET', ops, 'd:' .. ARGV[6], 1) end
 -- A go() task's lease starts with its add and ends with its done.
 if ARGV[7] == 'start' then
@@ -52,10 +53,8 @@ counter = counter + delta
 if counter == 0 and waiters > 0 then
   -- Release: reset, next generation, one entry for every waiter.
   gen = gen + 1
-  redis.call('HSET', state, 'counter', 0, 'waiters', 0, 'gen', gen)
   redis.call('XADD', events, 'MAXLEN', '~', 64, '*', 'gen', gen)
-else
-  redis.call('HSET', state, 'counter', counter)
+  return {'ok', commit(s, t, 'counter', 0, 'waiters', 0, 'gen', gen), 0}
 end
-return {'ok', commit(s), counter}
+return {'ok', commit(s, t, 'counter', counter), counter}
 `;

@@ -18,13 +18,14 @@ export const CHECK = `${PRELUDE}
 local s, refused, lost = open('counter', 'waiters')
 if not s then
   -- A group lost with a task still reports its state, and the task.
-  if lost then return {'tasklost', lost[3], lost[5], lost[6], lost[7], lost[4]} end
+  if lost then return {'tasklost', lost[3], lost[5], lost[7], lost[8], lost[4]} end
   return refused
 end
-local info = expired(now())
+local t = now()
+local info = expired(t)
 if info then
-  marklost(s, info)
-  return {'tasklost', info, s[5], s[6], s[7], s[4]}
+  marklost(s, t, info)
+  return {'tasklost', info, s[5], s[7], s[8], s[4]}
 end
-return {'ok', s[2], s[5], s[6], s[7], s[4]}
+return {'ok', s[2], s[5], s[7], s[8], s[4]}
 `;

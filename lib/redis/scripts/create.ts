@@ -19,10 +19,10 @@ if epoch == ARGV[1] then return {'ok', tonumber(redis.call('HGET', state, 'v'))}
 if epoch then return {'exists'} end
 -- Leftovers of an older epoch whose state key was deleted go with it.
 redis.call('DEL', ops, events, leases, opids)
-redis.call('HSET', state, 'epoch', ARGV[1], 'counter', 0, 'waiters', 0, 'gen', 0, 'ttl', ARGV[4], 'v', 0)
+redis.call('HSET', state, 'epoch', ARGV[1], 'counter', 0, 'waiters', 0, 'gen', 0, 'ttl', ARGV[4])
 redis.call('HSET', ops, 'epoch', ARGV[1])
 redis.call('XADD', events, '*', 'gen', 0)
 redis.call('ZADD', leases, '+inf', '~')
 redis.call('ZADD', opids, '+inf', '~')
-return {'ok', commit({ARGV[1], '0', false, ARGV[4]})}
+return {'ok', commit({ARGV[1], '0', false, ARGV[4], '0', '0'}, now())}
 `;

@@ -17,19 +17,20 @@
 import { PRELUDE } from './prelude.js';
 
 export const REGISTER = `${PRELUDE}
-local s, refused = open('counter')
+local s, refused = open('counter', 'waiters')
 if not s then return refused end
 local t = now()
 -- A task whose owner stopped means this wait could never be released.
 local info = expired(t)
-if info then return marklost(s, info) end
+if info then return marklost(s, t, info) end
 local last = redis.call('XREVRANGE', events, '+', '-', 'COUNT', 1)[1]
 local lastId = last and last[1] or '0-0'
+prune(t)
 -- A registration seen before returns the generation it registered in.
-local mine = applied(ARGV[4], t)
+local mine = redis.call('HGET', ops, 'o:' .. ARGV[4])
 if mine then return {'wait', s[2], mine, s[5], lastId} end
-if tonumber(s[6]) == 0 then return {'zero', s[2]} end
-redis.call('HINCRBY', state, 'waiters', 1)
-record(ARGV[4], s[5], t)
-return {'wait', commit(s), s[5], s[5], lastId}
+if tonumber(s[7]) == 0 then return {'zero', s[2]} end
+redis.call('HSET', ops, 'o:' .. ARGV[4], s[5])
+redis.call('ZADD', opids, t, ARGV[4])
+return {'wait', commit(s, t, 'waiters', tonumber(s[8]) + 1), s[5], s[5], lastId}
 `;

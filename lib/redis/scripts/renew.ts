@@ -17,9 +17,10 @@ import { PRELUDE } from './prelude.js';
 export const RENEW = `${PRELUDE}
 local s, refused = open()
 if not s then return refused end
-local expiry = now() + tonumber(ARGV[4])
+local t = now()
+local expiry = t + tonumber(ARGV[4])
 for i = 5, #ARGV do
   redis.call('ZADD', leases, 'XX', expiry, ARGV[i])
 end
-return {'ok', commit(s)}
+return {'ok', commit(s, t)}
 `;

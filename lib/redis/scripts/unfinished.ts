@@ -18,7 +18,7 @@ export const UNFINISHED = `${PRELUDE}
 local s, refused = open('counter')
 if not s then return refused end
 local tasks = redis.call('ZRANGEBYSCORE', leases, '-inf', '+inf', 'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[4]))
-local reply = {'ok', s[2], s[6], now(), redis.call('ZCARD', leases) - 1}
+local reply = {'ok', s[2], s[7], now(), redis.call('ZCARD', leases) - 1}
 for i = 1, #tasks, 2 do
   if tasks[i] == '~' then break end
   local fields = redis.call('HMGET', ops, 'l:' .. tasks[i], 's:' .. tasks[i])
