@@ -21,8 +21,8 @@ export const ABORT = `${PRELUDE}
 local s, refused = open('waiters')
 if not s then return refused end
 local t = now()
-prune(t)
-if redis.call('ZSCORE', opids, ARGV[4]) then return {'aborted', s[2]} end
+prune(s, t)
+if redis.call('ZADD', opids, 'NX', t, ARGV[4]) == 0 then return {'aborted', s[2]} end
 local gen = ARGV[6]
 if gen == '' then
   gen = redis.call('HGET', ops, 'o:' .. ARGV[5])
@@ -31,6 +31,5 @@ if gen == '' then
 end
 -- The release won the race: the wait resolves, the abort is ignored.
 if s[5] ~= gen then return {'released', s[2]} end
-redis.call('ZADD', opids, t, ARGV[4])
 return {'aborted', commit(s, t, 'waiters', math.max(tonumber(s[7]) - 1, 0))}
 `;

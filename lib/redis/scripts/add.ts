@@ -27,19 +27,23 @@ export const ADD = `${PRELUDE}
 local s, refused = open('counter', 'waiters')
 if not s then return refused end
 local t = now()
-prune(t)
--- A done id or an operation seen before is not applied again. A refused
--- add records nothing, so that its retry is refused again.
+prune(s, t)
+-- A done id or an operation seen before is not applied again: the
+-- operation id is recorded by its own test (ZADD NX) and taken back if the
+-- add is refused, so that a retried refusal is refused again.
 if ARGV[6] ~= '' and redis.call('HEXISTS', ops, 'd:' .. ARGV[6]) == 1 then return {'again', s[2]} end
-if redis.call('ZSCORE', opids, ARGV[4]) then return {'again', s[2]} end
+if redis.call('ZADD', opids, 'NX', t, ARGV[4]) == 0 then return {'again', s[2]} end
 local counter, waiters, gen = tonumber(s[7]), tonumber(s[8]), tonumber(s[5])
 local delta = tonumber(ARGV[5])
 -- Refusals change nothing. Written as differences so that no sum leaves
 -- the range where doubles are exact.
-if delta < -counter then return {'negative', s[2], counter} end
-if delta > 2147483647 - counter then return {'overflow', s[2], counter} end
-if delta > 0 and counter == 0 and waiters > 0 then return {'misuse', s[2], counter} end
-redis.call('ZADD', opids, t, ARGV[4])
+local function refuse(outcome)
+  redis.call('ZREM', opids, ARGV[4])
+  return {outcome, s[2], counter}
+end
+if delta < -counter then return refuse('negative') end
+if delta > 2147483647 - counter then return refuse('overflow') end
+if delta > 0 and counter == 0 and waiters > 0 then return refuse('misuse') end
 if ARGV[6] ~= '' then redis.call('HSET', ops, 'd:' .. ARGV[6], 1) end
 -- A go() task's lease starts with its add and ends with its done.
 if ARGV[7] == 'start' then

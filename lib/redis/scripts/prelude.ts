@@ -77,10 +77,13 @@ local function commit(s, t, ...)
   end
   return v
 end
--- prune forgets up to four operation ids older than the retry window: the
--- ids kept are those of the window, at O(1) amortised cost per call.
-local function prune(t)
-  local old = redis.call('ZRANGEBYSCORE', opids, '-inf', t - tonumber(ARGV[3]), 'LIMIT', 0, 4)
+-- prune forgets up to sixteen operation ids older than the retry window,
+-- at every eighth version: two a change on average, more than the one each
+-- change adds, so the ids kept are those of the window, at O(1) amortised
+-- cost per call.
+local function prune(s, t)
+  if tonumber(s[2]) % 8 ~= 0 then return end
+  local old = redis.call('ZRANGEBYSCORE', opids, '-inf', t - tonumber(ARGV[3]), 'LIMIT', 0, 16)
   if #old > 0 then
     redis.call('ZREM', opids, unpack(old))
     for i = 1, #old do old[i] = 'o:' .. old[i] end

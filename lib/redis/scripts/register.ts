@@ -25,7 +25,7 @@ local info = expired(t)
 if info then return marklost(s, t, info) end
 local last = redis.call('XREVRANGE', events, '+', '-', 'COUNT', 1)[1]
 local lastId = last and last[1] or '0-0'
-prune(t)
+prune(s, t)
 -- A registration seen before returns the generation it registered in.
 local mine = redis.call('HGET', ops, 'o:' .. ARGV[4])
 if mine then return {'wait', s[2], mine, s[5], lastId} end
