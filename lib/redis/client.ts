@@ -142,9 +142,18 @@ function nodeRedisReadiness(client: { readonly isOpen: boolean }, ready: boolean
   return seenOpen.has(client) || ended.has(client) ? 'closed' : 'unconnected';
 }
 
-function nodeRedis(client: NodeRedisClient): Connection {
+const watched = new WeakSet<object>();
+
+/** track remembers, once per client, that it was open and when it ended. */
+function track(client: Emitter & { readonly isOpen: boolean }, end: string): void {
   if (client.isOpen) seenOpen.add(client);
-  client.once('end', () => ended.add(client));
+  if (watched.has(client)) return;
+  watched.add(client);
+  client.once(end, () => ended.add(client));
+}
+
+function nodeRedis(client: NodeRedisClient): Connection {
+  track(client, 'end');
   return {
     kind: 'node-redis',
     cluster: false,
@@ -171,8 +180,7 @@ function nodeRedis(client: NodeRedisClient): Connection {
 }
 
 function nodeRedisCluster(cluster: NodeRedisCluster): Connection {
-  if (cluster.isOpen) seenOpen.add(cluster);
-  cluster.once('disconnect', () => ended.add(cluster));
+  track(cluster, 'disconnect');
   return {
     kind: 'node-redis',
     cluster: true,
