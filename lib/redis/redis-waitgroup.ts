@@ -37,7 +37,7 @@ import { CREATE } from './scripts/create.js';
 import { REGISTER } from './scripts/register.js';
 import { RENEW } from './scripts/renew.js';
 import { UNFINISHED } from './scripts/unfinished.js';
-import { type Waker, wakerOf } from './waker.js';
+import { topicOf, type Waker, wakerOf } from './waker.js';
 
 /** What identifies a group in Redis: its name and the epoch `create` gave it. Plain JSON. */
 export interface RedisWaitGroupHandle {
@@ -188,6 +188,8 @@ interface RunOptions {
   readonly signal?: AbortSignal | undefined;
   readonly unbounded?: boolean;
   readonly attempts?: number;
+  /** How long the call may take in all, in ms, when not retryFor. */
+  readonly limit?: number;
 }
 
 /**
@@ -224,6 +226,8 @@ export class RedisWaitGroup implements AsyncDisposable {
   readonly #connection: Connection;
   readonly #waker: Waker;
   readonly #keys: readonly string[];
+  /** What this group's releases are read as: its stream (Cluster) or its topic on the bell. */
+  readonly #topic: string;
   readonly #ttl: string;
   readonly #lease: number;
   readonly #replicas: number;
@@ -256,7 +260,11 @@ export class RedisWaitGroup implements AsyncDisposable {
     this.#connection = connection;
     this.#waker = wakerOf(client, connection, options.prefix);
     const base = `${options.prefix}{${handle.name}}`;
-    this.#keys = [base, `${base}:ops`, `${base}:events`, `${base}:leases`, `${base}:opids`];
+    const keys = [base, `${base}:ops`, `${base}:events`, `${base}:leases`, `${base}:opids`];
+    // One server: every release also rings the bell that one read serves.
+    if (!connection.cluster) keys.push(this.#waker.bell);
+    this.#keys = keys;
+    this.#topic = connection.cluster ? `${base}:events` : topicOf(base, handle.epoch);
     this.#version = `${base}\0${handle.epoch}`;
     this.#ttl = ttl;
     this.#lease = options.lease;
@@ -577,6 +585,8 @@ export class RedisWaitGroup implements AsyncDisposable {
     const acks = Number(
       await this.#call(() => this.#connection.call(this.#keys[0], args), {
         signal,
+        // WAIT answers after its timeout at the latest: give the answer time to come.
+        limit: timeout + Math.max(1000, this.#retryFor / 2),
       }),
     );
     if (!(acks >= this.#replicas)) {
@@ -645,7 +655,7 @@ export class RedisWaitGroup implements AsyncDisposable {
 
   #watch(lastId: string): void {
     // Watching again with the same watcher only moves the read position back to `lastId`.
-    const unwatch = this.#waker.watch(this.#keys[2] as string, lastId, this.#watcher);
+    const unwatch = this.#waker.watch(this.#topic, lastId, this.#watcher);
     if (this.#unwatch === undefined) {
       this.#unwatch = unwatch;
       this.#schedule();
@@ -770,14 +780,13 @@ export class RedisWaitGroup implements AsyncDisposable {
    */
   async #call(send: () => Promise<unknown>, options: RunOptions): Promise<unknown> {
     const { signal, unbounded = false, attempts = Number.POSITIVE_INFINITY } = options;
+    const limit = options.limit ?? this.#retryFor;
     const start = performance.now();
     let last: unknown;
     for (let attempt = 1; ; attempt++) {
       signal?.throwIfAborted();
       refuseClosed(this.#connection);
-      const left = unbounded
-        ? Number.POSITIVE_INFINITY
-        : this.#retryFor - (performance.now() - start);
+      const left = unbounded ? Number.POSITIVE_INFINITY : limit - (performance.now() - start);
       if (left <= 0) throw this.#unavailable(last);
       try {
         return await bounded(send(), left, signal);

@@ -1,22 +1,22 @@
 /**
  * Waker: the one blocking connection per Redis node of a process. Every
  * pending wait of every group of that process that was given the same
- * client is served by it: it reads the groups' release streams with
- * `XREAD BLOCK` and hands each entry to the groups as a hint. A hint is
- * never the truth: the groups re-check the state in Redis after the
- * connection comes back and at a bounded interval.
+ * client is served by it, and a release it reads is handed to the groups
+ * as a hint. A hint is never the truth: the groups re-check the state in
+ * Redis after the connection comes back and at a bounded interval.
  *
- * On one server a single `XREAD` covers every stream, plus a wake stream
- * of the waker's own: a new wait that needs a stream the running `XREAD`
- * does not read appends an entry to the wake stream, which ends the read at
- * once, and the next read names the new stream. This needs no `@admin`
- * command (`CLIENT UNBLOCK`), and the wake stream lives under the groups'
- * key prefix, so a user whose keys are limited to that prefix can wait.
+ * On one server every release of every group under a key prefix also
+ * rings one stream, the bell (`<prefix>releases`), so a single
+ * `XREAD BLOCK` of one key serves any number of groups: a new wait needs no
+ * new read (no `CLIENT UNBLOCK`, no `@admin` command), and the read costs
+ * the same for one group as for ten thousand. Entries this process read
+ * before a wait began watching are kept for a while and replayed to it.
  *
- * On a Cluster one command may only name keys of one slot, so each stream
- * gets its own read loop on the duplicate Cluster client, which holds one
- * connection per node: loops of streams on the same node take turns on
- * it, with a short block while more than one is active.
+ * On a Cluster one command may only name keys of one slot, so each group's
+ * own release stream gets its own read loop on the duplicate Cluster
+ * client, which holds one connection per node: loops of streams on the
+ * same node take turns on it, with a short block while more than one is
+ * active.
  *
  * Nothing here ever throws into the process: a failed read, a reply of an
  * unknown shape or a closed client becomes a re-check or a close.
@@ -27,12 +27,11 @@
  * @module
  */
 
-import { randomUUID } from 'node:crypto';
 import type { Blocking, Connection } from './client.js';
 
 /** What a waker tells a watching group. */
 export interface Watcher {
-  /** A release entry of the group's stream: the generation it released. */
+  /** A release of the group: the generation it released. */
   released(gen: number): void;
   /** The blocking connection failed, came back or sent something unexpected: re-check the state. */
   recheck(): void;
@@ -45,7 +44,18 @@ interface Stream {
   readonly watchers: Set<Watcher>;
 }
 
+/** One release read from the bell. */
+interface Rung {
+  readonly id: string;
+  readonly topic: string;
+  readonly gen: number;
+}
+
+/** How long one read of the bell blocks: a new wait does not need a new read. */
+const BELL_BLOCK_MS = 10_000;
 const IDLE_BLOCK_MS = 1000;
+/** How many releases read from the bell are kept for waits that start watching late. */
+const KEPT = 1024;
 /**
  * How long the blocking connection outlives the last pending wait of the
  * process. Closing it costs the client about 100 µs of CPU; done at once,
@@ -57,10 +67,6 @@ const IDLE_BLOCK_MS = 1000;
 const LINGER_MS = 20;
 const SHARED_BLOCK_MS = 100;
 const RETRY_MS = 100;
-/** How long a wake stream outlives its last use, should its process die. */
-const WAKE_TTL_MS = 60_000;
-const PROCESS = randomUUID();
-let wakers_made = 0;
 
 const wakers = new WeakMap<object, Map<string, Waker>>();
 
@@ -73,37 +79,43 @@ export function wakerOf(client: object, connection: Connection, prefix: string):
   }
   let waker = byPrefix.get(prefix);
   if (waker === undefined) {
-    waker = new Waker(connection, prefix);
+    waker = new Waker(connection, `${prefix}releases`);
     byPrefix.set(prefix, waker);
   }
   return waker;
 }
 
+/** topicOf names a group on the bell: its state key and its epoch. */
+export function topicOf(stateKey: string, epoch: string): string {
+  return `${stateKey}\u0000${epoch}`;
+}
+
 /** Waker multiplexes the pending waits of a process onto one blocking connection per node. */
 export class Waker {
+  /** The bell's key, which one server's groups pass to their scripts. */
+  readonly bell: string;
   readonly #connection: Connection;
+  /** Cluster: the watched release streams. One server: the watched topics of the bell. */
   readonly #streams = new Map<string, Stream>();
-  readonly #wakeKey: string;
-  #wakeId = '0-0';
+  #bellId: string | undefined;
+  readonly #rungs: Rung[] = [];
   #blocking: Promise<Blocking> | undefined;
   #loops = 0;
   #running = false;
-  #reading = false;
-  #waking = false;
   #closed = false;
   #idle: ReturnType<typeof setTimeout> | undefined;
 
   /**
    * @param connection - the user's client, for commands that must not block
-   * @param prefix - the key prefix of the groups it serves
+   * @param bell - the key of the bell of the groups it serves
    */
-  constructor(connection: Connection, prefix: string) {
+  constructor(connection: Connection, bell: string) {
     this.#connection = connection;
-    this.#wakeKey = `${prefix}wake:{${PROCESS}-${++wakers_made}}`;
+    this.bell = bell;
     connection.onEnd(() => this.#ended());
   }
 
-  /** The number of streams watched now. */
+  /** The number of streams (Cluster) or groups (one server) watched now. */
   get watched(): number {
     return this.#streams.size;
   }
@@ -114,8 +126,9 @@ export class Waker {
   }
 
   /**
-   * watch delivers the entries of stream `key` after `lastId` to `watcher`
-   * until the returned function is called.
+   * watch delivers the releases after `lastId` of stream `key` (Cluster) or
+   * of topic `key` on the bell (one server) to `watcher` until the returned
+   * function is called.
    */
   watch(key: string, lastId: string, watcher: Watcher): () => void {
     let stream = this.#streams.get(key);
@@ -127,7 +140,18 @@ export class Waker {
       stream.lastId = lastId;
     }
     stream.watchers.add(watcher);
-    if (fresh) this.#started(key);
+    if (this.#connection.cluster) {
+      if (fresh) {
+        this.#loops++;
+        this.#loop([key]).catch(() => {});
+      }
+    } else {
+      this.#replay(key, lastId, watcher);
+      if (!this.#running) {
+        this.#running = true;
+        this.#loop(undefined).catch(() => {});
+      }
+    }
     const watched = stream;
     return () => {
       watched.watchers.delete(watcher);
@@ -138,16 +162,30 @@ export class Waker {
     };
   }
 
-  #started(key: string): void {
-    if (this.#connection.cluster) {
-      this.#loops++;
-      this.#loop([key]).catch(() => {});
-    } else if (!this.#running) {
-      this.#running = true;
-      this.#loop(undefined).catch(() => {});
-    } else {
-      this.#wake();
+  /**
+   * replay hands a new watcher of the bell the releases this process read
+   * after `lastId` before it watched, or a re-check if they are no longer
+   * kept.
+   */
+  #replay(topic: string, lastId: string, watcher: Watcher): void {
+    if (this.#bellId === undefined) {
+      this.#bellId = lastId;
+      return;
     }
+    if (compareIds(lastId, this.#bellId) >= 0) return;
+    const oldest = this.#rungs[0];
+    const complete = oldest !== undefined && compareIds(oldest.id, lastId) <= 0;
+    const missed = this.#rungs.filter(
+      (rung) => rung.topic === topic && compareIds(rung.id, lastId) > 0,
+    );
+    queueMicrotask(() => {
+      try {
+        for (const rung of missed) watcher.released(rung.gen);
+        if (!complete) watcher.recheck();
+      } catch {
+        // A watcher's failure is its own.
+      }
+    });
   }
 
   #open(): Promise<Blocking> {
@@ -212,23 +250,7 @@ export class Waker {
   }
 
   /**
-   * wake ends the running read on one server so that the next names the
-   * new stream: one entry in the wake stream, once per read.
-   */
-  #wake(): void {
-    if (!this.#reading || this.#waking) return;
-    this.#waking = true;
-    const key = this.#wakeKey;
-    this.#connection
-      .call(key, ['XADD', key, 'MAXLEN', '1', '*', 'w', '1'])
-      .then(() => this.#connection.call(key, ['PEXPIRE', key, String(WAKE_TTL_MS)]))
-      .catch(() => {
-        // The read ends by itself within a second.
-      });
-  }
-
-  /**
-   * One read loop: all streams (one server) or the given ones (Cluster).
+   * One read loop: the bell (one server) or the given streams (Cluster).
    * It ends when none of its streams is watched any more.
    */
   async #loop(only: readonly string[] | undefined): Promise<void> {
@@ -236,30 +258,24 @@ export class Waker {
     for (;;) {
       if (this.#closed) break;
       let reply: unknown;
-      let keys: string[] = [];
       try {
         const blocking = await this.#open();
-        keys = (only ?? [...this.#streams.keys()]).filter((key) => this.#streams.has(key));
-        if (keys.length === 0) break;
-        const ids = keys.map((key) => (this.#streams.get(key) as Stream).lastId);
+        let keys: string[];
+        let ids: string[];
+        let block: number;
         if (only === undefined) {
-          keys.unshift(this.#wakeKey);
-          ids.unshift(this.#wakeId);
+          if (this.#streams.size === 0) break;
+          keys = [this.bell];
+          ids = [this.#bellId ?? '$'];
+          block = BELL_BLOCK_MS;
+        } else {
+          keys = only.filter((key) => this.#streams.has(key));
+          if (keys.length === 0) break;
+          ids = keys.map((key) => (this.#streams.get(key) as Stream).lastId);
+          block = this.#loops > 1 ? SHARED_BLOCK_MS : IDLE_BLOCK_MS;
         }
-        const block = only !== undefined && this.#loops > 1 ? SHARED_BLOCK_MS : IDLE_BLOCK_MS;
-        const reading = blocking.call(keys[0], [
-          'XREAD',
-          'BLOCK',
-          String(block),
-          'STREAMS',
-          ...keys,
-          ...ids,
-        ]);
-        if (only === undefined) {
-          this.#reading = true;
-          this.#waking = false;
-        }
-        reply = await reading;
+        const args = ['XREAD', 'COUNT', '1000', 'BLOCK', String(block), 'STREAMS', ...keys, ...ids];
+        reply = await blocking.call(keys[0], args);
         if (failed) this.#recheckAll();
         failed = false;
       } catch {
@@ -268,13 +284,48 @@ export class Waker {
         if (this.#streams.size === 0 || this.#closed) break;
         await delay(RETRY_MS);
         continue;
-      } finally {
-        if (only === undefined) this.#reading = false;
       }
-      this.#deliver(reply);
+      if (only === undefined) this.#ring(reply);
+      else this.#deliver(reply);
     }
-    if (only === undefined) this.#running = false;
-    else this.#loops--;
+    if (only === undefined) {
+      this.#running = false;
+      if (this.#streams.size === 0) {
+        this.#bellId = undefined;
+        this.#rungs.length = 0;
+      } else if (!this.#closed) {
+        // A wait came while the loop was ending.
+        this.#running = true;
+        this.#loop(undefined).catch(() => {});
+      }
+    } else {
+      this.#loops--;
+    }
+  }
+
+  /** ring hands the releases read from the bell to the watchers of their groups. */
+  #ring(reply: unknown): void {
+    const streams = streamsOf(reply, this.#connection.keyPrefix);
+    if (streams === undefined) {
+      this.#recheckAll();
+      return;
+    }
+    const prefix = this.#connection.keyPrefix;
+    for (const [, entries] of streams) {
+      for (const [id, fields] of entries) {
+        if (this.#bellId === undefined || compareIds(id, this.#bellId) > 0) this.#bellId = id;
+        let key = String(fieldOf(fields, 'k'));
+        if (prefix !== '' && key.startsWith(prefix)) key = key.slice(prefix.length);
+        const topic = topicOf(key, String(fieldOf(fields, 'e')));
+        const gen = Number(fieldOf(fields, 'gen'));
+        this.#rungs.push({ id, topic, gen });
+        if (this.#rungs.length > KEPT) this.#rungs.shift();
+        const stream = this.#streams.get(topic);
+        if (stream === undefined) continue;
+        if (compareIds(id, stream.lastId) > 0) stream.lastId = id;
+        this.#tell(stream, gen);
+      }
+    }
   }
 
   #deliver(reply: unknown): void {
@@ -284,23 +335,22 @@ export class Waker {
       return;
     }
     for (const [key, entries] of streams) {
-      if (key === this.#wakeKey) {
-        for (const [id] of entries) if (compareIds(id, this.#wakeId) > 0) this.#wakeId = id;
-        continue;
-      }
       const stream = this.#streams.get(key);
       if (stream === undefined) continue;
       for (const [id, fields] of entries) {
         if (compareIds(id, stream.lastId) > 0) stream.lastId = id;
-        const gen = Number(fieldOf(fields, 'gen'));
-        for (const watcher of [...stream.watchers]) {
-          try {
-            if (Number.isSafeInteger(gen)) watcher.released(gen);
-            else watcher.recheck();
-          } catch {
-            // A watcher's failure is its own.
-          }
-        }
+        this.#tell(stream, Number(fieldOf(fields, 'gen')));
+      }
+    }
+  }
+
+  #tell(stream: Stream, gen: number): void {
+    for (const watcher of [...stream.watchers]) {
+      try {
+        if (Number.isSafeInteger(gen)) watcher.released(gen);
+        else watcher.recheck();
+      } catch {
+        // A watcher's failure is its own.
       }
     }
   }

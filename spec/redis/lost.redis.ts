@@ -27,6 +27,7 @@ const ACL_COMMANDS = [
   'xrevrange',
   'pexpire',
   'pexpireat',
+  'pttl',
   'wait',
   'hmget',
   'hget',

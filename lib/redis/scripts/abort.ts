@@ -2,7 +2,7 @@
  * abort: deregister a waiter whose signal fired, unless its generation has
  * already been released, in one atomic step.
  *
- * KEYS[1..5] the group's keys (see prelude.ts)
+ * KEYS[1..6] the group's keys (see prelude.ts; the bell unused here)
  * ARGV[1..3] see prelude.ts
  * ARGV[4] operation id: a retried abort counts once
  * ARGV[5] the registration's operation id

@@ -4,7 +4,7 @@
  * the waiters, advances the generation and appends one stream entry that
  * every blocked reader receives: O(1) work for any number of waiters.
  *
- * KEYS[1..5] the group's keys (see prelude.ts)
+ * KEYS[1..6] the group's keys (see prelude.ts)
  * ARGV[1..3] see prelude.ts
  * ARGV[4] operation id: a retried call with the same id applies once
  * ARGV[5] delta, a safe integer
@@ -58,6 +58,7 @@ if counter == 0 and waiters > 0 then
   -- Release: reset, next generation, one entry for every waiter.
   gen = gen + 1
   redis.call('XADD', events, 'MAXLEN', '~', 64, '*', 'gen', gen)
+  bell(gen, s[4])
   return {'ok', commit(s, t, 'counter', 0, 'waiters', 0, 'gen', gen), 0}
 end
 return {'ok', commit(s, t, 'counter', counter), counter}

@@ -3,7 +3,7 @@
  * only to record that a go() task's lease expired, so that the group stays
  * lost for every later call.
  *
- * KEYS[1..5] the group's keys (see prelude.ts)
+ * KEYS[1..6] the group's keys (see prelude.ts; the bell unused here)
  * ARGV[1..3] see prelude.ts
  *
  * Returns {'ok', version, gen, counter, waiters, ttl}, {'lost', why} or

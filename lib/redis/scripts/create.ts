@@ -2,7 +2,7 @@
  * create: make an empty group with a fresh epoch, unless a live group of
  * that name exists. A retried create (same epoch) succeeds again.
  *
- * KEYS[1..5] the group's keys (see prelude.ts)
+ * KEYS[1..6] the group's keys (see prelude.ts; the bell unused here)
  * ARGV[1] the new epoch
  * ARGV[4] ttl in ms, stored in the group
  *

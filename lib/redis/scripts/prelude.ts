@@ -26,6 +26,11 @@
  * KEYS[5] <prefix>{name}:opids    sorted set: the ids of the operations applied
  *                                 within the retry window, scored by when
  *                                 (Redis ms); member '~' at +inf
+ * KEYS[6] <prefix>releases        stream: one entry per release of every group
+ *                                 under the prefix (fields k: the state key,
+ *                                 e: its epoch, gen), which one read of each
+ *                                 process serves; only on one server (on a
+ *                                 Cluster it would be another slot)
  * ARGV[1] the epoch the caller attached to
  * ARGV[2] the highest version the caller has seen ('0' if none)
  * ARGV[3] how long operation ids are kept for a retry, in ms
@@ -89,6 +94,13 @@ local function prune(s, t)
     for i = 1, #old do old[i] = 'o:' .. old[i] end
     redis.call('HDEL', ops, unpack(old))
   end
+end
+-- bell rings the release of generation gen for every process (one server).
+local function bell(gen, ttl)
+  local key = KEYS[6]
+  if not key then return end
+  redis.call('XADD', key, 'MAXLEN', '~', 1000, '*', 'k', state, 'e', ARGV[1], 'gen', gen)
+  if redis.call('PTTL', key) < tonumber(ttl) then redis.call('PEXPIRE', key, ttl) end
 end
 -- The first go() task whose lease has expired, and its JSON.
 local function expired(t)

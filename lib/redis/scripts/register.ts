@@ -4,7 +4,7 @@
  * and returns the generation it waits on and the id of the last release
  * entry, from which the waiter reads the stream.
  *
- * KEYS[1..5] the group's keys (see prelude.ts)
+ * KEYS[1..6] the group's keys (see prelude.ts)
  * ARGV[1..3] see prelude.ts
  * ARGV[4] operation id: a retried registration counts once
  *
@@ -23,7 +23,9 @@ local t = now()
 -- A task whose owner stopped means this wait could never be released.
 local info = expired(t)
 if info then return marklost(s, t, info) end
-local last = redis.call('XREVRANGE', events, '+', '-', 'COUNT', 1)[1]
+-- The release entries are read from the bell on one server, from the
+-- group's own stream on a Cluster.
+local last = redis.call('XREVRANGE', KEYS[6] or events, '+', '-', 'COUNT', 1)[1]
 local lastId = last and last[1] or '0-0'
 prune(s, t)
 -- A registration seen before returns the generation it registered in.

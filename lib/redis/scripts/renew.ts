@@ -2,7 +2,7 @@
  * renew: extend the leases of the go() tasks a process still runs. A
  * renewal is a change: it bumps the version and slides the group's TTL.
  *
- * KEYS[1..5] the group's keys (see prelude.ts)
+ * KEYS[1..6] the group's keys (see prelude.ts; the bell unused here)
  * ARGV[1..3] see prelude.ts
  * ARGV[4] lease length in ms
  * ARGV[5..] the task ids

@@ -2,7 +2,7 @@
  * unfinished: the open units of a group: each go() task with a lease, and
  * the counter, read in one step.
  *
- * KEYS[1..5] the group's keys (see prelude.ts)
+ * KEYS[1..6] the group's keys (see prelude.ts; the bell unused here)
  * ARGV[1..3] see prelude.ts
  * ARGV[4] the most tasks to list
  *
