@@ -8,7 +8,7 @@
  * @module
  */
 
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { type GoOptions, goName } from '../diagnostics.js';
 import {
@@ -155,7 +155,8 @@ const MAX_PREFIX = 100;
 const MAX_LISTED = 1000;
 const HOST = hostname();
 const OWNER = `host ${HOST} pid ${process.pid}`;
-const PROCESS = randomUUID();
+// 72 random bits, short: every operation id of the retry window is stored with it.
+const PROCESS = randomBytes(9).toString('base64url');
 let sequence = 0;
 
 const scripts = {

@@ -34,7 +34,6 @@ const ACL_COMMANDS = [
   'hset',
   'hdel',
   'hexists',
-  'hincrby',
   'exists',
   'del',
   'zadd',
