@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import fc from 'fast-check';
+import { Redis as IORedis } from 'ioredis';
 import { createClient } from 'redis';
 import { RedisWaitGroup, WaitGroupError } from '../../lib/redis/index.js';
 import { streamsOf } from '../../lib/redis/waker.js';
@@ -20,7 +21,7 @@ import { type Connected, connect, type Kind } from './support/clients.js';
 import { uniqueName } from './support/env.js';
 import { HoldingProxy } from './support/faults.js';
 import { until } from './support/members.js';
-import { Server } from './support/servers.js';
+import { freePort, Server } from './support/servers.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const CLOSER = join(here, 'fixtures', 'closer.js');
@@ -218,6 +219,22 @@ describe('R14 bounded, never stuck, never crashing', function () {
       }
     });
   }
+
+  it('a call to a Redis that is down from the start rejects with ERR_WAITGROUP_UNAVAILABLE after retryFor (ioredis, still connecting)', async () => {
+    const port = await freePort();
+    const client = new IORedis({ host: '127.0.0.1', port, retryStrategy: () => 50 });
+    client.on('error', () => {});
+    try {
+      const error = expectWaitGroupErrorValue(
+        await expectRejection(RedisWaitGroup.create(client, uniqueName(), { retryFor: 300 })),
+        'ERR_WAITGROUP_UNAVAILABLE',
+        DID_NOT_ANSWER,
+      );
+      expect(error.message).to.include(`127.0.0.1:${port}`);
+    } finally {
+      client.disconnect();
+    }
+  });
 
   it('refuses a node-redis client never connected at once: connect the client first', async () => {
     const client = createClient({ socket: { host: '127.0.0.1', port: server.port } });
