@@ -41,7 +41,7 @@ describe('R17 replicas: n', function () {
       const name = uniqueName();
       const wg = await RedisWaitGroup.create(connected.client, name, {
         replicas: 1,
-        retryFor: 500,
+        retryFor: 3000,
       });
       const key = `awaitgroup:{${name}}`;
       await wg.add(3);
