@@ -301,9 +301,10 @@ export class RedisWaitGroup implements AsyncDisposable {
       String(settings.ttl ?? DEFAULT_TTL),
       settings,
     );
-    const [status] = await wg.#run(scripts.create, [wg.#ttl], { signal });
-    if (status === 'exists') throw groupExists(name);
+    const reply = await wg.#run(scripts.create, [wg.#ttl], { signal });
+    if (reply[0] === 'exists') throw groupExists(name);
     await wg.#replicate(signal);
+    wg.#saw(reply);
     return wg;
   }
 
@@ -575,6 +576,7 @@ export class RedisWaitGroup implements AsyncDisposable {
     const reply = await this.#run(scripts.add, args, { signal });
     this.#refuse(reply, delta);
     await this.#replicate(signal);
+    this.#saw(reply);
   }
 
   /** replicate waits until `replicas` replicas have the change, within retryFor. */
@@ -766,11 +768,18 @@ export class RedisWaitGroup implements AsyncDisposable {
       throw new TypeError(`awaitgroup: unexpected reply from Redis: ${describe(reply)}`);
     }
     const list = reply.map((item) => (typeof item === 'number' ? item : String(item)));
-    const version = Number(list[1]);
-    if (VERSIONED.has(list[0] as string) && Number.isSafeInteger(version)) {
+    // With replicas, a version counts as seen only once the replicas have it
+    // (see #apply): a change they never got may be lost without a rollback.
+    if (this.#replicas === 0) this.#saw(list);
+    return list;
+  }
+
+  /** saw remembers the version a script's reply carries, if it is the highest seen. */
+  #saw(reply: readonly unknown[]): void {
+    const version = Number(reply[1]);
+    if (VERSIONED.has(reply[0] as string) && Number.isSafeInteger(version)) {
       if (version > (versions.get(this.#version) ?? 0)) versions.set(this.#version, version);
     }
-    return list;
   }
 
   /**

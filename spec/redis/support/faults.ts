@@ -14,6 +14,7 @@ import { freePort } from './servers.js';
 export class HoldingProxy {
   readonly port: number;
   readonly #server: NetServer;
+  #upstream = 0;
   readonly #pairs = new Set<[Socket, Socket]>();
   #held = false;
 
@@ -28,7 +29,7 @@ export class HoldingProxy {
     const proxy: { self?: HoldingProxy } = {};
     const server = createServer((client) => {
       const self = proxy.self as HoldingProxy;
-      const redis = createConnection(upstream, '127.0.0.1');
+      const redis = createConnection(self.#upstream, '127.0.0.1');
       const pair: [Socket, Socket] = [client, redis];
       self.#pairs.add(pair);
       client.pipe(redis);
@@ -46,6 +47,7 @@ export class HoldingProxy {
       redis.on('error', close).on('close', close);
     });
     proxy.self = new HoldingProxy(port, server);
+    proxy.self.#upstream = upstream;
     await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
     return proxy.self;
   }
@@ -66,6 +68,12 @@ export class HoldingProxy {
       client.resume();
       redis.resume();
     }
+  }
+
+  /** retarget sends new connections to `upstream` and cuts the open ones: a failover. */
+  retarget(upstream: number): void {
+    this.#upstream = upstream;
+    this.cut();
   }
 
   /** cut destroys every connection through the proxy. */
