@@ -36,9 +36,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis as IORedis } from 'ioredis';
 import { createClient } from 'redis';
-import { RedisWaitGroup } from '../lib/redis/index.js';
+import { type RedisClient, RedisWaitGroup } from '../lib/redis/index.js';
 import { ADD } from '../lib/redis/scripts/add.js';
-import { Server } from '../spec/redis/support/servers.js';
+import { connect as connectTarget } from '../spec/redis/support/clients.js';
+import { Cluster, Server } from '../spec/redis/support/servers.js';
 import type { WaiterReply, WaiterRequest } from './redis-waiter.js';
 import { median } from './stats.js';
 
@@ -96,6 +97,11 @@ interface Sizes {
   /** Pending waits over the 4 processes released by one done(), and how often. */
   readonly waits: number;
   readonly releases: number;
+  /** Groups each holding a pending wait in one process (many groups), and wakes timed among them. */
+  readonly groups: number;
+  readonly groupWakes: number;
+  /** Seconds the idle cost of those waits is measured over. */
+  readonly idleSeconds: number;
 }
 
 const FULL: Sizes = {
@@ -105,8 +111,21 @@ const FULL: Sizes = {
   wakes: 40,
   waits: 10_000,
   releases: 3,
+  groups: 10_000,
+  groupWakes: 200,
+  idleSeconds: 10,
 };
-const QUICK: Sizes = { rounds: 2, serial: 50, perChain: 4, wakes: 3, waits: 100, releases: 1 };
+const QUICK: Sizes = {
+  rounds: 2,
+  serial: 50,
+  perChain: 4,
+  wakes: 3,
+  waits: 100,
+  releases: 1,
+  groups: 100,
+  groupWakes: 10,
+  idleSeconds: 1,
+};
 const PROCESSES = 4;
 const CHAINS = 64;
 /** RedisWaitGroup.create's default ttl: what a done() of a created group sends as ARGV[2]. */
@@ -115,7 +134,7 @@ const TTL = '86400000';
 type Kind = 'node-redis' | 'ioredis';
 type Call = (args: string[]) => Promise<unknown>;
 interface Client {
-  readonly client: object;
+  readonly client: RedisClient;
   readonly call: Call;
   close(): void;
 }
@@ -252,8 +271,26 @@ export async function redisRows(quick = false): Promise<RedisReport> {
       for (const row of measured) print(row);
       console.log(`  (${kind}: ${((Date.now() - begun) / 1000).toFixed(1)} s)`);
     }
+    for (const kind of ['node-redis', 'ioredis'] as const) {
+      const measured = await manyGroups(kind, [server], false, sizes);
+      rows.push(...measured);
+      for (const row of measured) print(row);
+    }
   } finally {
     await server.stop();
+  }
+  // The Cluster's rows take minutes: a full run only.
+  if (!quick && !process.argv.includes('--no-cluster')) {
+    const cluster = await Cluster.start();
+    try {
+      for (const kind of ['node-redis', 'ioredis'] as const) {
+        const measured = await manyGroups(kind, cluster.nodes, true, sizes);
+        rows.push(...measured);
+        for (const row of measured) print(row);
+      }
+    } finally {
+      await cluster.stop();
+    }
   }
   return { node, ...(redis === undefined ? {} : { redis }), rows };
 }
@@ -277,7 +314,7 @@ async function measure(kind: Kind, port: number, sizes: Sizes): Promise<RedisRow
     const name = `bench-${kind}-${randomUUID()}`;
     const wg = await RedisWaitGroup.create(main.client, name);
     const base = `awaitgroup:{${name}}`;
-    const keys = [base, `${base}:ops`, `${base}:events`, `${base}:leases`];
+    const keys = [base, `${base}:ops`, `${base}:events`, `${base}:leases`, `${base}:opids`];
     const sha = String(await call(['SCRIPT', 'LOAD', 'return 1']));
     const addSha = String(await call(['SCRIPT', 'LOAD', ADD]));
     const floorSha = String(await call(['SCRIPT', 'LOAD', FLOOR]));
@@ -285,10 +322,12 @@ async function measure(kind: Kind, port: number, sizes: Sizes): Promise<RedisRow
     await call(['HSET', floorKey, 'epoch', wg.handle.epoch, 'counter', '1000000000', 'ttl', TTL]);
     const prefix = randomUUID();
     let seq = 0;
-    // A done()'s arguments: epoch, ttl, operation id, delta, done id, lease, task, lease ms, info.
+    // A done()'s arguments: epoch, version seen, retry window, operation id, delta, done id,
+    // lease, task, lease ms, info.
     const args = (): string[] => [
       wg.handle.epoch,
-      TTL,
+      '0',
+      '600000',
       `${prefix}:${++seq}`,
       '-1',
       '',
@@ -297,10 +336,13 @@ async function measure(kind: Kind, port: number, sizes: Sizes): Promise<RedisRow
       '30000',
       '',
     ];
-    const r = (): Promise<unknown> => call(['EVALSHA', sha, '4', ...keys, ...args()]);
-    const direct = (): Promise<unknown> => call(['EVALSHA', addSha, '4', ...keys, ...args()]);
+    const r = (): Promise<unknown> => call(['EVALSHA', sha, '5', ...keys, ...args()]);
+    const direct = (): Promise<unknown> => call(['EVALSHA', addSha, '5', ...keys, ...args()]);
     const done = (): Promise<void> => wg.done();
-    const floor = (): Promise<unknown> => call(['EVALSHA', floorSha, '1', floorKey, ...args()]);
+    // The floor script reads the arguments of the first layout: epoch, ttl, operation id, …
+    const floorArgs = (): string[] => [wg.handle.epoch, TTL, `${prefix}:${++seq}`, '-1'];
+    const floor = (): Promise<unknown> =>
+      call(['EVALSHA', floorSha, '1', floorKey, ...floorArgs()]);
     // Enough for every done() and direct decrement below, so none reaches zero.
     await wg.add(
       (sizes.rounds + 1) * (2 * sizes.serial + CHAINS * sizes.perChain) + sizes.serial + 1,
@@ -456,6 +498,112 @@ async function measure(kind: Kind, port: number, sizes: Sizes): Promise<RedisRow
   return rows;
 }
 
+/** cpuSeconds reads a server's CPU time so far (INFO cpu, user + sys). */
+async function cpuSeconds(server: Server): Promise<number> {
+  const info = await server.cli('INFO', 'cpu');
+  const user = Number(/used_cpu_user:([\d.]+)/.exec(info)?.[1]);
+  const sys = Number(/used_cpu_sys:([\d.]+)/.exec(info)?.[1]);
+  return user + sys;
+}
+
+/**
+ * manyGroups: one process holding a pending wait on each of `sizes.groups`
+ * groups (a coordinator of many batches): how long a release of one of them
+ * takes to wake its wait (p99 over `groupWakes` groups released one at a
+ * time), and what all those waits cost Redis while nothing happens (CPU
+ * time over `idleSeconds`, the busiest node, as a share of one core).
+ */
+async function manyGroups(
+  kind: Kind,
+  servers: readonly Server[],
+  inCluster: boolean,
+  sizes: Sizes,
+): Promise<RedisRow[]> {
+  const target = { kind, cluster: inCluster, ports: servers.map((server) => server.port) };
+  const waiting = await connectTarget(target);
+  const releasing = await connectTarget(target);
+  const where = inCluster ? '3-master cluster' : 'single server';
+  const label = sizes.groups === 10_000 ? '1e4' : String(sizes.groups);
+  try {
+    const groups: RedisWaitGroup[] = [];
+    for (let i = 0; i < sizes.groups; i += 100) {
+      const batch = await Promise.all(
+        Array.from({ length: Math.min(100, sizes.groups - i) }, () =>
+          RedisWaitGroup.create(waiting.client, `many-${randomUUID()}`, { ttl: 600_000 }),
+        ),
+      );
+      await Promise.all(batch.map((wg) => wg.add(1)));
+      groups.push(...batch);
+    }
+    const resolved = new Map<RedisWaitGroup, number>();
+    const waits = groups.map((wg) =>
+      wg.wait().then(() => {
+        resolved.set(wg, now());
+      }),
+    );
+    for (let i = 0; i < groups.length; i += 100) {
+      await Promise.all(
+        groups.slice(i, i + 100).map(async (wg) => {
+          while ((await wg.state()).waiters !== 1) {}
+        }),
+      );
+    }
+    // Idle: nothing released for idleSeconds.
+    const before = await Promise.all(servers.map(cpuSeconds));
+    const t0 = performance.now();
+    await new Promise((resolve) => setTimeout(resolve, sizes.idleSeconds * 1000));
+    const seconds = (performance.now() - t0) / 1000;
+    const after = await Promise.all(servers.map(cpuSeconds));
+    const idle = Math.max(...after.map((cpu, i) => (cpu - (before[i] as number)) / seconds)) * 100;
+    // Wakes, one group at a time.
+    const latencies: number[] = [];
+    for (let i = 0; i < sizes.groupWakes; i++) {
+      const wg = groups[Math.floor((i * groups.length) / sizes.groupWakes)] as RedisWaitGroup;
+      const start = now();
+      await RedisWaitGroup.from(releasing.client, wg.handle).done();
+      while (!resolved.has(wg)) await new Promise((resolve) => setImmediate(resolve));
+      latencies.push((resolved.get(wg) as number) - start);
+    }
+    latencies.sort((a, b) => a - b);
+    const p99 = latencies[
+      Math.min(latencies.length - 1, Math.ceil(latencies.length * 0.99) - 1)
+    ] as number;
+    await Promise.all(
+      groups.map((wg) =>
+        resolved.has(wg) ? undefined : RedisWaitGroup.from(releasing.client, wg.handle).done(),
+      ),
+    );
+    await Promise.all(waits);
+    return [
+      {
+        target: `${label} groups waiting, one wake ≤ 50 ms p99 (${where})`,
+        client: kind,
+        value: p99,
+        baseline: 50,
+        unit: 'ms',
+        ratio: p99 / 50,
+        measured: `${p99.toFixed(1)} ms`,
+        met: p99 <= 50,
+        detail: `wake median ${median(latencies).toFixed(1)} ms, max ${(latencies.at(-1) as number).toFixed(1)} ms over ${latencies.length} groups`,
+      },
+      {
+        target: `${label} groups waiting, idle < 2 % of a core (${where})`,
+        client: kind,
+        value: idle,
+        baseline: 2,
+        unit: '%',
+        ratio: idle / 2,
+        measured: `${idle.toFixed(2)} %`,
+        met: idle < 2,
+        detail: `Redis CPU (INFO cpu) over ${seconds.toFixed(1)} s idle, the busiest node`,
+      },
+    ];
+  } finally {
+    await waiting.close();
+    await releasing.close();
+  }
+}
+
 /**
  * interleave runs each of `fns` once per round, in a rotated order, and
  * returns the median of each: a slow spell of the machine lands on all.
@@ -476,5 +624,30 @@ async function interleave<const T extends readonly (() => Promise<number>)[]>(
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  await redisRows(process.argv.includes('--quick'));
+  if (process.argv.includes('--many')) {
+    // The many-groups rows alone: --many [--quick] [--no-cluster] [--single-kind=ioredis]
+    const sizes = process.argv.includes('--quick') ? QUICK : FULL;
+    const only = process.argv.find((arg) => arg.startsWith('--single-kind='))?.split('=')[1];
+    const kinds = (['node-redis', 'ioredis'] as const).filter(
+      (k) => only === undefined || k === only,
+    );
+    const server = await Server.start();
+    try {
+      for (const kind of kinds)
+        for (const row of await manyGroups(kind, [server], false, sizes)) print(row);
+    } finally {
+      await server.stop();
+    }
+    if (!process.argv.includes('--no-cluster')) {
+      const cluster = await Cluster.start();
+      try {
+        for (const kind of kinds)
+          for (const row of await manyGroups(kind, cluster.nodes, true, sizes)) print(row);
+      } finally {
+        await cluster.stop();
+      }
+    }
+  } else {
+    await redisRows(process.argv.includes('--quick'));
+  }
 }

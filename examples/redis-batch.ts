@@ -45,9 +45,13 @@ if (process.argv[2] === 'worker') {
     const worker = fork(new URL(import.meta.url), args);
     exits.push(new Promise((resolve) => worker.once('exit', resolve)));
   }
-  const progress = setInterval(async () => {
-    const { counter } = await wg.state();
-    process.stdout.write(`\r${JOBS - counter}/${JOBS} jobs done`);
+  // A timer's callback must handle its own rejection: a state() that fails
+  // (Redis away for longer than retryFor) only skips one progress line.
+  const progress = setInterval(() => {
+    wg.state().then(
+      ({ counter }) => process.stdout.write(`\r${JOBS - counter}/${JOBS} jobs done`),
+      () => {},
+    );
   }, 100);
   await wg.wait();
   clearInterval(progress);

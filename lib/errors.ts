@@ -23,7 +23,8 @@ export type WaitGroupErrorCode =
   | 'ERR_WAITGROUP_EXISTS'
   | 'ERR_WAITGROUP_LOST'
   | 'ERR_WAITGROUP_TASK_LOST'
-  | 'ERR_ERRGROUP_TASK_FAILED';
+  | 'ERR_ERRGROUP_TASK_FAILED'
+  | 'ERR_WAITGROUP_UNAVAILABLE';
 
 /**
  * WaitGroupError reports a misuse of a WaitGroup, or a state in which the
@@ -39,8 +40,8 @@ export class WaitGroupError extends Error {
    * @param code - the error's code
    * @param message - what was wrong and what to do
    */
-  constructor(code: WaitGroupErrorCode, message: string) {
-    super(message);
+  constructor(code: WaitGroupErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
     this.code = code;
   }
 
@@ -186,6 +187,15 @@ export function taskLost(task: string, owner: string): WaitGroupError {
     'ERR_WAITGROUP_TASK_LOST',
     `awaitgroup: a task's owner stopped: task ${task} of ${owner} let its lease expire ` +
       'without finishing, so this wait can never be released; run the task again in a new group',
+  );
+}
+
+/** R14: Redis did not answer within retryFor, or the client was closed or never connected. */
+export function unavailable(message: string, cause?: unknown): WaitGroupError {
+  return new WaitGroupError(
+    'ERR_WAITGROUP_UNAVAILABLE',
+    `awaitgroup: ${message}`,
+    cause === undefined ? undefined : { cause },
   );
 }
 

@@ -14,6 +14,7 @@ import {
   notShared,
   reused,
   taskLost,
+  unavailable,
   type WaitGroupError,
   type WaitGroupErrorCode,
 } from '../lib/errors.js';
@@ -34,6 +35,7 @@ describe('errors (SPEC §5)', () => {
     ['ERR_WAITGROUP_EXISTS', () => groupExists('batch')],
     ['ERR_WAITGROUP_LOST', () => groupLost('batch', 'no longer exists in Redis')],
     ['ERR_WAITGROUP_TASK_LOST', () => taskLost('"resize"', 'host a, pid 7')],
+    ['ERR_WAITGROUP_UNAVAILABLE', () => unavailable('Redis did not answer within 30000 ms')],
   ];
 
   it('covers every code of the table', () => {

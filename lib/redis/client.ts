@@ -16,7 +16,20 @@ import { describe } from '../errors.js';
  * (`createClient()`, `createCluster()`, connected), or an ioredis `Redis`
  * or `Cluster`.
  */
-export type RedisClient = object;
+export type RedisClient =
+  | {
+      sendCommand(...args: never[]): Promise<unknown>;
+      duplicate(...args: never[]): unknown;
+      readonly isOpen: boolean;
+    }
+  | {
+      call(...args: never[]): Promise<unknown>;
+      duplicate(...args: never[]): unknown;
+      readonly status: string;
+    };
+
+/** What the user's client is now (see {@link Connection.readiness}). */
+export type Readiness = 'ready' | 'lazy' | 'connecting' | 'closed' | 'unconnected';
 
 /** The commands this package sends, over whichever client it was given. */
 export interface Connection {
@@ -24,6 +37,16 @@ export interface Connection {
   readonly kind: 'node-redis' | 'ioredis';
   /** Whether it is a Cluster client. */
   readonly cluster: boolean;
+  /**
+   * readiness tells what the user's client is now: 'ready'; 'lazy' (connects
+   * on its first command); 'connecting' (transient); 'closed' or
+   * 'unconnected', which are refused at once.
+   */
+  readiness(): Readiness;
+  /** describeServer names the server for error messages. */
+  describeServer(): string;
+  /** A key prefix the client adds itself (ioredis keyPrefix), or ''. */
+  readonly keyPrefix: string;
   /** call sends one command, routed by `firstKey` on a Cluster. */
   call(firstKey: string | undefined, args: readonly string[]): Promise<unknown>;
   /** duplicate opens a new connection (one per node on a Cluster) with the same options. */
@@ -45,12 +68,17 @@ interface Emitter {
   once(event: string, listener: (...args: unknown[]) => void): unknown;
 }
 interface NodeRedisClient extends Emitter {
+  readonly isOpen: boolean;
+  readonly isReady: boolean;
+  readonly options?: { socket?: { host?: string; port?: number; path?: string } };
   sendCommand(args: readonly string[]): Promise<unknown>;
   duplicate(): NodeRedisClient;
   connect(): Promise<unknown>;
   destroy(): void;
 }
 interface NodeRedisCluster extends Emitter {
+  readonly isOpen: boolean;
+  readonly masters?: readonly { address?: string }[];
   sendCommand(
     firstKey: string | undefined,
     isReadonly: boolean,
@@ -65,6 +93,15 @@ interface IORedis extends Emitter {
   duplicate(): IORedis;
   disconnect(): void;
   readonly isCluster?: boolean;
+  readonly status: string;
+  readonly options?: {
+    host?: string;
+    port?: number;
+    path?: string;
+    keyPrefix?: string;
+    lazyConnect?: boolean;
+  };
+  nodes?(role: string): { options: { host?: string; port?: number } }[];
 }
 
 function has(value: object, name: string): boolean {
@@ -72,7 +109,7 @@ function has(value: object, name: string): boolean {
 }
 
 /**
- * connectionOf recognises `client`, or throws a TypeError naming
+ * connectionOf recognises `client`, or throws the TypeError naming
  * both supported libraries.
  */
 export function connectionOf(client: unknown, caller: string): Connection {
@@ -94,10 +131,39 @@ export function connectionOf(client: unknown, caller: string): Connection {
 
 const quiet = (): void => {};
 
+const seenOpen = new WeakSet<object>();
+const ended = new WeakSet<object>();
+
+function nodeRedisReadiness(client: { readonly isOpen: boolean }, ready: boolean): Readiness {
+  if (client.isOpen) {
+    seenOpen.add(client);
+    return ready ? 'ready' : 'connecting';
+  }
+  return seenOpen.has(client) || ended.has(client) ? 'closed' : 'unconnected';
+}
+
+const watched = new WeakSet<object>();
+
+/** track remembers, once per client, that it was open and when it ended. */
+function track(client: Emitter & { readonly isOpen: boolean }, end: string): void {
+  if (client.isOpen) seenOpen.add(client);
+  if (watched.has(client)) return;
+  watched.add(client);
+  client.once(end, () => ended.add(client));
+}
+
 function nodeRedis(client: NodeRedisClient): Connection {
+  track(client, 'end');
   return {
     kind: 'node-redis',
     cluster: false,
+    readiness: () => nodeRedisReadiness(client, client.isReady),
+    describeServer() {
+      const socket = client.options?.socket;
+      if (socket?.path !== undefined) return `Redis at ${socket.path}`;
+      return `Redis at ${socket?.host ?? 'localhost'}:${socket?.port ?? 6379}`;
+    },
+    keyPrefix: '',
     call: (_key, args) => client.sendCommand(args),
     async duplicate() {
       const copy = client.duplicate();
@@ -114,9 +180,16 @@ function nodeRedis(client: NodeRedisClient): Connection {
 }
 
 function nodeRedisCluster(cluster: NodeRedisCluster): Connection {
+  track(cluster, 'disconnect');
   return {
     kind: 'node-redis',
     cluster: true,
+    readiness: () => nodeRedisReadiness(cluster, true),
+    describeServer() {
+      const nodes = (cluster.masters ?? []).map((node) => node.address).filter(Boolean);
+      return `Redis Cluster (nodes ${nodes.join(', ') || 'unknown'})`;
+    },
+    keyPrefix: '',
     call: (key, args) => cluster.sendCommand(key, false, args),
     async duplicate() {
       const copy = cluster.duplicate();
@@ -128,7 +201,7 @@ function nodeRedisCluster(cluster: NodeRedisCluster): Connection {
         close: () => copy.destroy(),
       };
     },
-    onEnd: quiet,
+    onEnd: (listener) => void cluster.once('disconnect', listener),
   };
 }
 
@@ -140,6 +213,30 @@ function ioredis(client: IORedis): Connection {
   return {
     kind: 'ioredis',
     cluster: client.isCluster === true,
+    readiness() {
+      switch (client.status) {
+        case 'ready':
+          return 'ready';
+        case 'wait':
+          return 'lazy';
+        case 'end':
+          return 'closed';
+        default:
+          return 'connecting';
+      }
+    },
+    describeServer() {
+      if (client.isCluster === true) {
+        const nodes = (client.nodes?.('master') ?? []).map(
+          (node) => `${node.options.host}:${node.options.port}`,
+        );
+        return `Redis Cluster (nodes ${nodes.join(', ') || 'unknown'})`;
+      }
+      const options = client.options;
+      if (options?.path) return `Redis at ${options.path}`;
+      return `Redis at ${options?.host ?? 'localhost'}:${options?.port ?? 6379}`;
+    },
+    keyPrefix: client.options?.keyPrefix ?? '',
     call: (_key, args) => call(client, args),
     async duplicate() {
       const copy = client.duplicate();
@@ -160,9 +257,19 @@ function ioredis(client: IORedis): Connection {
  * moving slots) from a reply that will not change (a script error).
  */
 export function isTransient(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
+  if (!(error instanceof Error) || isClosed(error)) return false;
   const { message } = error;
   if (/^(LOADING|BUSY|TRYAGAIN|CLUSTERDOWN|MASTERDOWN|READONLY)\b/.test(message)) return true;
   // Any other Redis error reply starts with its code in capitals.
   return !/^[A-Z]{2,}\b/.test(message);
+}
+
+/** isClosed: the error says the user's client is closed (or was never connected). */
+export function isClosed(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  return (
+    error.message === 'The client is closed' ||
+    error.message === 'Disconnects client' ||
+    error.name === 'ClientClosedError'
+  );
 }

@@ -18,9 +18,14 @@
 export { WaitGroupError, type WaitGroupErrorCode } from '../errors.js';
 export type { RedisClient } from './client.js';
 export {
+  type RedisCallOptions,
+  type RedisCreateOptions,
   type RedisDoneOptions,
+  type RedisGoOptions,
+  type RedisUnfinished,
   RedisWaitGroup,
   type RedisWaitGroupHandle,
   type RedisWaitGroupOptions,
+  type RedisWaitGroupState,
   type RedisWaitOptions,
 } from './redis-waitgroup.js';

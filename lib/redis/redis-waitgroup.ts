@@ -2,13 +2,13 @@
  * RedisWaitGroup: Go's sync.WaitGroup for many processes on many hosts, its
  * state in Redis. Each operation is one script (scripts/); this
  * class validates, retries transient failures with the same operation id
- * and keeps this process' pending waits, which one `Waker` per
+ * and keeps this process' pending waits, which one {@link Waker} per
  * client serves.
  *
  * @module
  */
 
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { type GoOptions, goName } from '../diagnostics.js';
 import {
@@ -19,9 +19,17 @@ import {
   misuse,
   negativeCounter,
   taskLost,
+  unavailable,
+  type WaitGroupError,
 } from '../errors.js';
 import { TASKS, traceTask, traceWait, WAITS } from '../tracing.js';
-import { type Connection, connectionOf, isTransient, type RedisClient } from './client.js';
+import {
+  type Connection,
+  connectionOf,
+  isClosed,
+  isTransient,
+  type RedisClient,
+} from './client.js';
 import { Script } from './script.js';
 import { ABORT } from './scripts/abort.js';
 import { ADD } from './scripts/add.js';
@@ -29,7 +37,8 @@ import { CHECK } from './scripts/check.js';
 import { CREATE } from './scripts/create.js';
 import { REGISTER } from './scripts/register.js';
 import { RENEW } from './scripts/renew.js';
-import { type Waker, wakerOf } from './waker.js';
+import { UNFINISHED } from './scripts/unfinished.js';
+import { topicOf, type Waker, wakerOf } from './waker.js';
 
 /** What identifies a group in Redis: its name and the epoch `create` gave it. Plain JSON. */
 export interface RedisWaitGroupHandle {
@@ -41,34 +50,114 @@ export interface RedisWaitGroupHandle {
 export interface RedisWaitGroupOptions {
   /**
    * Milliseconds after the group's last change before Redis drops all its
-   * keys. `create` stores it in the group (default 86,400,000: a day);
-   * `from` keeps the group's own unless it passes one, which then replaces it.
+   * keys. Only `create` takes it (default 86,400,000: a day); it belongs to
+   * the group, and `from` refuses it.
    */
   readonly ttl?: number | undefined;
   /** Milliseconds a go() task's process may be silent before the task counts as lost. Default 30,000. */
   readonly lease?: number | undefined;
+  /**
+   * The prefix of every key of the group (default `'awaitgroup:'`), so that
+   * an ACL user limited to its own keys (`~app:*`) can use groups. Every
+   * process of a group must use the same prefix.
+   */
+  readonly prefix?: string | undefined;
+  /**
+   * After each change, wait until this many replicas have it (`WAIT`,
+   * bounded by `retryFor`) before the call resolves. Default 0.
+   */
+  readonly replicas?: number | undefined;
+  /**
+   * Milliseconds a call keeps retrying while Redis does not answer before it
+   * rejects with `ERR_WAITGROUP_UNAVAILABLE`. Default 30,000. A pending
+   * `wait()` is not bounded by it: it outlasts an outage until its signal.
+   */
+  readonly retryFor?: number | undefined;
+  /**
+   * Milliseconds an operation id is kept so that a retry of the call is
+   * still recognised. Default 600,000 (10 minutes).
+   */
+  readonly retryWindow?: number | undefined;
+}
+
+/** Options of {@link RedisWaitGroup.create}. */
+export interface RedisCreateOptions extends RedisWaitGroupOptions {
+  /** Abort the call: it rejects at once with `signal.reason`. */
+  readonly signal?: AbortSignal | undefined;
+}
+
+/** The `{ signal }` option of the calls that talk to Redis. */
+export interface RedisCallOptions {
+  /** Abort the call: it rejects at once with `signal.reason`, whether or not Redis answers. */
+  readonly signal?: AbortSignal | undefined;
 }
 
 /** Options of {@link RedisWaitGroup.done}. */
-export interface RedisDoneOptions {
+export interface RedisDoneOptions extends RedisCallOptions {
   /** Count this done once for the group's lifetime, however often it is called with this id. */
   readonly id?: string | undefined;
 }
 
+/** Options of {@link RedisWaitGroup.go}. */
+export interface RedisGoOptions extends GoOptions, RedisCallOptions {}
+
 /** Options of {@link RedisWaitGroup.wait}. */
-export interface RedisWaitOptions {
-  /** Abort the wait: it deregisters atomically and rejects with `signal.reason`. */
-  readonly signal?: AbortSignal | undefined;
+export interface RedisWaitOptions extends RedisCallOptions {}
+
+/** What {@link RedisWaitGroup.state} reads. */
+export interface RedisWaitGroupState {
+  readonly counter: number;
+  /** The waiters registered in the current generation. */
+  readonly waiters: number;
+  /** The generation: how many times the group has released its waiters. */
+  readonly gen: number;
+  /** The group's configured TTL in ms. */
+  readonly ttl: number;
+  /** 'task' once the group was lost with a go() task whose owner stopped; every call then rejects. */
+  readonly lost?: 'task' | undefined;
+  /** The lost task's name. */
+  readonly task?: string | undefined;
+  /** The lost task's owner: its host and pid. */
+  readonly owner?: string | undefined;
 }
+
+/** One open unit of a Redis group, as {@link RedisWaitGroup.unfinished} reports it. */
+export type RedisUnfinished =
+  | {
+      /** The go() task's name. */
+      readonly name: string;
+      readonly host: string;
+      readonly pid: number;
+      /** When it started, in ms since the epoch on Redis' clock. */
+      readonly since: number;
+      /** When its lease runs out, in ms since the epoch on Redis' clock. */
+      readonly leaseExpiresAt: number;
+      /** Whether its lease has run out: its process stopped renewing it. */
+      readonly expired: boolean;
+    }
+  | {
+      /** Units added by plain add(): they have no name. */
+      readonly name: undefined;
+      readonly count: number;
+    };
 
 const DEFAULT_TTL = 86_400_000;
 const DEFAULT_LEASE = 30_000;
+const DEFAULT_RETRY_FOR = 30_000;
+const DEFAULT_RETRY_WINDOW = 600_000;
+const DEFAULT_PREFIX = 'awaitgroup:';
 const MIN_LEASE = 100;
 const RECHECK_MS = 1000;
-const ATTEMPTS = 12;
+/** Re-checks of the pending waits of all groups of a process, per second, at most (about). */
+const RECHECKS_PER_SECOND = 100;
+const DEREGISTER_ATTEMPTS = 5;
 const MAX_NAME = 200;
-const OWNER = `host ${hostname()} pid ${process.pid}`;
-const PROCESS = randomUUID();
+const MAX_PREFIX = 100;
+const MAX_LISTED = 1000;
+const HOST = hostname();
+const OWNER = `host ${HOST} pid ${process.pid}`;
+// 72 random bits, short: every operation id of the retry window is stored with it.
+const PROCESS = randomBytes(9).toString('base64url');
 let sequence = 0;
 
 const scripts = {
@@ -78,7 +167,11 @@ const scripts = {
   check: new Script(CHECK),
   abort: new Script(ABORT),
   renew: new Script(RENEW),
+  unfinished: new Script(UNFINISHED),
 };
+
+/** The highest version of each group this process has seen: a lower one is a rollback. */
+const versions = new Map<string, number>();
 
 /** opId returns an id no other operation of any process has. */
 function opId(): string {
@@ -92,6 +185,15 @@ interface Pending {
   reject(error: unknown): void;
 }
 
+/** How a call retries: bounded by retryFor (calls) or only by its signal (a wait). */
+interface RunOptions {
+  readonly signal?: AbortSignal | undefined;
+  readonly unbounded?: boolean;
+  readonly attempts?: number;
+  /** How long the call may take in all, in ms, when not retryFor. */
+  readonly limit?: number;
+}
+
 /**
  * RedisWaitGroup waits for a collection of tasks that run in many processes,
  * on many hosts, to finish. Its counter, its waiters and its generation live
@@ -100,9 +202,15 @@ interface Pending {
  *
  * Every process attaches with {@link RedisWaitGroup.from} and the group's
  * handle; `add` and `done` are Go's Add and Done, applied once each even
- * when a reply is lost and the call is retried; `wait` resolves when
- * the counter reaches zero. The `done()` that brings the counter to zero
+ * when a reply is lost and the call is retried; `wait` resolves when the
+ * counter reaches zero. The `done()` that brings the counter to zero
  * happens before every `wait()` it releases resolves.
+ *
+ * A call retries while Redis does not answer for at most `retryFor` ms,
+ * then rejects with `ERR_WAITGROUP_UNAVAILABLE`; every call takes
+ * `{ signal }`. A group whose state Redis lost (expired, evicted, rolled
+ * back by a failover or an older snapshot) rejects with
+ * `ERR_WAITGROUP_LOST`, never runs on.
  *
  * @example
  * ```ts
@@ -120,34 +228,51 @@ export class RedisWaitGroup implements AsyncDisposable {
   readonly #connection: Connection;
   readonly #waker: Waker;
   readonly #keys: readonly string[];
+  /** What this group's releases are read as: its stream (Cluster) or its topic on the bell. */
+  readonly #topic: string;
   readonly #ttl: string;
   readonly #lease: number;
+  readonly #replicas: number;
+  readonly #retryFor: number;
+  readonly #window: string;
+  readonly #version: string;
   readonly #pending = new Set<Pending>();
   #unwatch: (() => void) | undefined;
-  #timer: ReturnType<typeof setInterval> | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
   #checking = false;
+  #lost: (() => WaitGroupError) | undefined;
   readonly #tasks = new Set<string>();
   readonly #watcher = {
     released: (gen: number) => this.#released(gen),
     recheck: () => void this.#recheck(),
+    closed: () => this.#closed(),
   };
   #renewer: ReturnType<typeof setInterval> | undefined;
+  #renewing = false;
 
   private constructor(
     client: object,
     connection: Connection,
     handle: RedisWaitGroupHandle,
     ttl: string,
-    lease: number,
+    options: Settings,
   ) {
     this.name = handle.name;
     this.handle = Object.freeze({ name: handle.name, epoch: handle.epoch });
     this.#connection = connection;
-    this.#waker = wakerOf(client, connection);
-    const base = `awaitgroup:{${handle.name}}`;
-    this.#keys = [base, `${base}:ops`, `${base}:events`, `${base}:leases`];
+    this.#waker = wakerOf(client, connection, options.prefix);
+    const base = `${options.prefix}{${handle.name}}`;
+    const keys = [base, `${base}:ops`, `${base}:events`, `${base}:leases`, `${base}:opids`];
+    // One server: every release also rings the bell that one read serves.
+    if (!connection.cluster) keys.push(this.#waker.bell);
+    this.#keys = keys;
+    this.#topic = connection.cluster ? `${base}:events` : topicOf(base, handle.epoch);
+    this.#version = `${base}\0${handle.epoch}`;
     this.#ttl = ttl;
-    this.#lease = lease;
+    this.#lease = options.lease;
+    this.#replicas = options.replicas;
+    this.#retryFor = options.retryFor;
+    this.#window = String(options.retryWindow);
   }
 
   /**
@@ -155,36 +280,41 @@ export class RedisWaitGroup implements AsyncDisposable {
    * epoch and returns it. An existing live group of that name is
    * `ERR_WAITGROUP_EXISTS`; nothing is changed then.
    *
-   * @param client - a node-redis client or cluster, or an ioredis Redis or Cluster
-   * @param name - 1 to 200 characters, without `{` or `}`
-   * @throws TypeError or RangeError for a bad client, name or option; WaitGroupError ERR_WAITGROUP_EXISTS
+   * @param client - a connected node-redis client or cluster, or an ioredis Redis or Cluster
+   * @param name - 1 to 200 characters of well-formed Unicode, without `{` or `}`
+   * @throws TypeError or RangeError for a bad client, name or option; WaitGroupError
+   *   ERR_WAITGROUP_EXISTS, ERR_WAITGROUP_UNAVAILABLE; `signal.reason` on abort
    */
   static async create(
     client: RedisClient,
     name: string,
-    options?: RedisWaitGroupOptions,
+    options?: RedisCreateOptions,
   ): Promise<RedisWaitGroup> {
     const connection = connectionOf(client, 'RedisWaitGroup.create');
     checkName(name, 'RedisWaitGroup.create');
-    const { ttl, lease } = checkOptions(options, 'RedisWaitGroup.create');
+    const settings = checkOptions(options, 'RedisWaitGroup.create', connection);
+    const signal = signalOf(options, 'RedisWaitGroup.create');
+    signal?.throwIfAborted();
     const wg = new RedisWaitGroup(
       client,
       connection,
       { name, epoch: randomUUID() },
-      String(ttl ?? DEFAULT_TTL),
-      lease ?? DEFAULT_LEASE,
+      String(settings.ttl ?? DEFAULT_TTL),
+      settings,
     );
-    const [status] = await wg.#run(scripts.create, [wg.handle.epoch, wg.#ttl]);
-    if (status === 'exists') throw groupExists(name);
+    const reply = await wg.#run(scripts.create, [wg.#ttl], { signal });
+    if (reply[0] === 'exists') throw groupExists(name);
+    await wg.#replicate(signal);
+    wg.#saw(reply);
     return wg;
   }
 
   /**
    * from attaches to the group that `handle` names, without a round trip.
-   * A handle whose group is gone, or was created again under the same
-   * name, makes every later call reject with `ERR_WAITGROUP_LOST`.
+   * A handle whose group is gone, or was created again under the same name,
+   * makes every later call reject with `ERR_WAITGROUP_LOST`.
    *
-   * @throws TypeError or RangeError for a bad client, handle or option
+   * @throws TypeError or RangeError for a bad client, handle or option (`ttl` belongs to create)
    */
   static from(
     client: RedisClient,
@@ -203,42 +333,46 @@ export class RedisWaitGroup implements AsyncDisposable {
         `RedisWaitGroup.from: handle.epoch must be the non-empty string of wg.handle.epoch, got ${describe(handle.epoch)}`,
       );
     }
-    const { ttl, lease } = checkOptions(options, 'RedisWaitGroup.from');
-    return new RedisWaitGroup(
-      client,
-      connection,
-      handle,
-      ttl === undefined ? '' : String(ttl),
-      lease ?? DEFAULT_LEASE,
-    );
+    const settings = checkOptions(options, 'RedisWaitGroup.from', connection);
+    if (settings.ttl !== undefined) {
+      throw new TypeError(
+        `RedisWaitGroup.from: options.ttl belongs to the group and is set by RedisWaitGroup.create; ` +
+          `leave it out of from(), got ${describe(settings.ttl)}`,
+      );
+    }
+    return new RedisWaitGroup(client, connection, handle, '', settings);
   }
 
   /**
-   * add adds `delta`, which may be negative, to the counter.
-   * If the counter becomes zero, every pending `wait()` of the current
-   * generation, in every process, resolves. An add that would take the
-   * counter below zero or above 2^31 − 1 rejects and changes nothing.
+   * add adds `delta`, which may be negative, to the counter. If the counter
+   * becomes zero, every pending `wait()` of the current generation, in every
+   * process, resolves. An add that would take the counter below zero or
+   * above 2^31 − 1 rejects and changes nothing.
    *
    * @param delta - a safe integer; default 1
    * @throws TypeError for a bad delta; WaitGroupError ERR_WAITGROUP_NEGATIVE_COUNTER,
-   *   ERR_WAITGROUP_COUNTER_OVERFLOW, ERR_WAITGROUP_LOST
+   *   ERR_WAITGROUP_COUNTER_OVERFLOW, ERR_WAITGROUP_LOST, ERR_WAITGROUP_TASK_LOST,
+   *   ERR_WAITGROUP_UNAVAILABLE; `signal.reason` on abort
    */
-  async add(delta = 1): Promise<void> {
+  async add(delta = 1, options?: RedisCallOptions): Promise<void> {
     if (!Number.isSafeInteger(delta)) {
       throw new TypeError(
         `add: delta must be a safe integer, got ${describe(delta)}; nothing was added`,
       );
     }
-    await this.#apply(delta, '', '', '', '');
+    const signal = signalOf(options, 'add');
+    await this.#apply(delta, '', '', '', '', signal);
   }
 
   /**
-   * done decrements the counter by one. With `{ id }` it counts once
-   * for the group's lifetime: a later `done({ id })` with the same id
-   * resolves and changes nothing, so a queue that runs a job twice
-   * cannot release the group early.
+   * done decrements the counter by one. With `{ id }` it counts once for
+   * the group's lifetime: a later `done({ id })` with the same id resolves
+   * and changes nothing, so a queue that runs a job twice cannot release
+   * the group early, and a caller may safely retry it after
+   * `ERR_WAITGROUP_UNAVAILABLE`.
    *
-   * @throws TypeError for a bad id; WaitGroupError ERR_WAITGROUP_NEGATIVE_COUNTER, ERR_WAITGROUP_LOST
+   * @throws TypeError for a bad id; WaitGroupError ERR_WAITGROUP_NEGATIVE_COUNTER, ERR_WAITGROUP_LOST,
+   *   ERR_WAITGROUP_TASK_LOST, ERR_WAITGROUP_UNAVAILABLE; `signal.reason` on abort
    */
   async done(options?: RedisDoneOptions): Promise<void> {
     let id = '';
@@ -257,28 +391,36 @@ export class RedisWaitGroup implements AsyncDisposable {
         id = options.id;
       }
     }
-    await this.#apply(-1, id, '', '', '');
+    const signal = signalOf(options, 'done');
+    await this.#apply(-1, id, '', '', '', signal);
   }
 
   /**
    * go adds one, runs `fn` once that add is applied, and calls done when
-   * its result settles, fulfilled or rejected. While it runs, the
-   * task holds a lease renewed by this process; should the process die, the
+   * its result settles, fulfilled or rejected. While it runs, the task
+   * holds a lease renewed by this process; should the process die, the
    * lease expires and every pending wait rejects with
-   * `ERR_WAITGROUP_TASK_LOST` naming the task and its owner.
+   * `ERR_WAITGROUP_TASK_LOST` naming the task and its owner. `signal`
+   * aborts the add; once `fn` runs, its done is always applied.
    *
    * @returns the task's result; a failed done after a fulfilled task rejects with its error
    * @throws TypeError for a non-function or bad options, with nothing added
    */
-  async go<T>(fn: () => T | PromiseLike<T>, options?: GoOptions): Promise<Awaited<T>> {
+  async go<T>(fn: () => T | PromiseLike<T>, options?: RedisGoOptions): Promise<Awaited<T>> {
     if (typeof fn !== 'function') {
       throw new TypeError(`go: fn must be a function, got ${describe(fn)}; nothing was added`);
     }
     const name = options === undefined ? undefined : goName(options);
+    const signal = signalOf(options, 'go');
     const task = opId();
-    const info = JSON.stringify({ task: name ?? (fn.name || 'anonymous'), owner: OWNER });
-    await this.#apply(1, '', 'start', task, info);
-    this.#renewing(task);
+    const info = JSON.stringify({
+      task: name ?? (fn.name || 'anonymous'),
+      owner: OWNER,
+      host: HOST,
+      pid: process.pid,
+    });
+    await this.#apply(1, '', 'start', task, info, signal);
+    this.#renew(task);
     let result: Awaited<T>;
     try {
       // T1: the task runs inside a trace of its own, when anyone listens.
@@ -294,24 +436,34 @@ export class RedisWaitGroup implements AsyncDisposable {
   }
 
   /**
-   * wait resolves when the counter is zero: at once if it is zero
-   * now, else when the generation it registered in is released. It never
-   * throws synchronously. A waiter re-checks the state after its connection
-   * comes back and at least every second, so no release is missed.
+   * wait resolves when the counter is zero: at once if it is zero now, else
+   * when the generation it registered in is released. It never throws
+   * synchronously. A pending wait outlasts an outage of Redis (it is not
+   * bounded by `retryFor`) and re-checks the state when the connection comes
+   * back and at a bounded interval, so no release is missed.
    *
-   * @throws (rejects) `signal.reason` on abort; WaitGroupError ERR_WAITGROUP_LOST,
-   *   ERR_WAITGROUP_TASK_LOST
+   * @throws (rejects) `signal.reason` on abort, at once; WaitGroupError ERR_WAITGROUP_LOST,
+   *   ERR_WAITGROUP_TASK_LOST, ERR_WAITGROUP_UNAVAILABLE (the client was closed)
    */
   async wait(options?: RedisWaitOptions): Promise<void> {
-    const signal = signalOf(options);
+    const signal = signalOf(options, 'wait');
     signal?.throwIfAborted();
-    const reply = await this.#run(scripts.register, [this.handle.epoch, this.#ttl, opId()]);
+    if (this.#lost !== undefined) throw this.#lost();
+    const op = opId();
+    let reply: unknown[];
+    try {
+      reply = await this.#run(scripts.register, [op], { signal, unbounded: true });
+    } catch (error) {
+      // The registration may have been applied: take it back in the background.
+      if (signal?.aborted && error === signal.reason) this.#deregister(op, '');
+      throw error;
+    }
     const [status] = reply;
     if (status === 'zero') return;
     this.#refuse(reply);
-    const gen = Number(reply[1]);
-    if (Number(reply[2]) > gen) return;
-    const lastId = String(reply[3]);
+    const gen = Number(reply[2]);
+    if (Number(reply[3]) > gen) return;
+    const lastId = String(reply[4]);
     const waiting = new Promise<void>((resolve, reject) => {
       let onAbort: (() => void) | undefined;
       const settle = (): void => {
@@ -330,10 +482,18 @@ export class RedisWaitGroup implements AsyncDisposable {
           reject(error);
         },
       };
+      if (this.#waker.closed) {
+        reject(clientClosed());
+        return;
+      }
       this.#pending.add(pending);
       this.#watch(lastId);
       if (signal !== undefined) {
-        onAbort = () => void this.#abort(pending, signal);
+        onAbort = () => {
+          if (!this.#pending.has(pending)) return;
+          pending.reject(signal.reason);
+          this.#deregister(op, String(gen));
+        };
         if (signal.aborted) onAbort();
         else signal.addEventListener('abort', onAbort, { once: true });
       }
@@ -343,14 +503,60 @@ export class RedisWaitGroup implements AsyncDisposable {
   }
 
   /**
-   * state reads the counter and the waiters of the current generation.
+   * state reads the counter, the waiters of the current generation, the
+   * generation and the group's TTL; for a group lost with a task, which
+   * task and owner.
    *
-   * @throws WaitGroupError ERR_WAITGROUP_LOST
+   * @throws WaitGroupError ERR_WAITGROUP_LOST, ERR_WAITGROUP_UNAVAILABLE; `signal.reason` on abort
    */
-  async state(): Promise<{ counter: number; waiters: number }> {
-    const reply = await this.#run(scripts.check, [this.handle.epoch]);
+  async state(options?: RedisCallOptions): Promise<RedisWaitGroupState> {
+    const signal = signalOf(options, 'state');
+    const reply = await this.#run(scripts.check, [], { signal });
+    const lost = reply[0] === 'tasklost';
+    if (!lost) this.#refuse(reply);
+    const state = {
+      counter: Number(reply[3]),
+      waiters: Number(reply[4]),
+      gen: Number(reply[2]),
+      ttl: Number(reply[5]),
+    };
+    if (!lost) return state;
+    const info = reply[1];
+    this.#lost ??= () => lostTask(info);
+    return { ...state, lost: 'task', ...taskOf(info) };
+  }
+
+  /**
+   * unfinished lists the open units of the group across every process: each
+   * go() task still holding a lease (at most 1000), and one entry with the
+   * count of units added by plain add(). A group lost with a task lists
+   * that task as expired.
+   *
+   * @throws WaitGroupError ERR_WAITGROUP_LOST, ERR_WAITGROUP_UNAVAILABLE; `signal.reason` on abort
+   */
+  async unfinished(options?: RedisCallOptions): Promise<RedisUnfinished[]> {
+    const signal = signalOf(options, 'unfinished');
+    const reply = await this.#run(scripts.unfinished, [String(MAX_LISTED)], { signal });
+    if (reply[0] === 'tasklost') {
+      const info = parse(reply[1]);
+      return [{ ...unitOf(info), since: Number.NaN, leaseExpiresAt: Number.NaN, expired: true }];
+    }
     this.#refuse(reply);
-    return { counter: Number(reply[2]), waiters: Number(reply[3]) };
+    const now = Number(reply[3]);
+    const live = Number(reply[4]);
+    const units: RedisUnfinished[] = [];
+    for (let i = 5; i + 2 < reply.length; i += 3) {
+      const leaseExpiresAt = Number(reply[i + 2]);
+      units.push({
+        ...unitOf(parse(reply[i])),
+        since: Number(reply[i + 1]),
+        leaseExpiresAt,
+        expired: leaseExpiresAt <= now,
+      });
+    }
+    const plain = Number(reply[2]) - live;
+    if (plain > 0) units.push({ name: undefined, count: plain });
+    return units;
   }
 
   /** `await using wg = …` waits for the group when the scope ends. */
@@ -369,20 +575,37 @@ export class RedisWaitGroup implements AsyncDisposable {
     lease: string,
     task: string,
     info: string,
+    signal: AbortSignal | undefined,
   ): Promise<void> {
-    const args = [
-      this.handle.epoch,
-      this.#ttl,
-      opId(),
-      String(delta),
-      id,
-      lease,
-      task,
-      String(this.#lease),
-      info,
-    ];
-    const reply = await this.#run(scripts.add, args);
+    if (this.#lost !== undefined) throw this.#lost();
+    const args = [opId(), String(delta), id, lease, task, String(this.#lease), info];
+    const reply = await this.#run(scripts.add, args, { signal });
     this.#refuse(reply, delta);
+    await this.#replicate(signal);
+    this.#saw(reply);
+  }
+
+  /** replicate waits until `replicas` replicas have the change, within retryFor. */
+  async #replicate(signal: AbortSignal | undefined): Promise<void> {
+    if (this.#replicas === 0) return;
+    // Within retryFor, leaving the reply time to arrive before the call's own bound.
+    const timeout = Math.max(1, Math.floor(this.#retryFor * 0.8));
+    const args = ['WAIT', String(this.#replicas), String(timeout)];
+    const acks = Number(
+      await this.#call(() => this.#connection.call(this.#keys[0], args), {
+        signal,
+        // WAIT answers after its timeout at the latest: give the answer time to come.
+        limit: timeout + Math.max(1000, this.#retryFor / 2),
+      }),
+    );
+    if (!(acks >= this.#replicas)) {
+      throw unavailable(
+        `Redis did not answer: only ${acks} of the ${this.#replicas} replicas asked for ` +
+          `(options.replicas) acknowledged the change within ${timeout} ms on ` +
+          `${this.#connection.describeServer()}; check that the replicas are up and connected ` +
+          '(INFO replication). The change was applied on the master and may be lost in a failover',
+      );
+    }
   }
 
   #finish(task: string): Promise<void> {
@@ -391,20 +614,25 @@ export class RedisWaitGroup implements AsyncDisposable {
       clearInterval(this.#renewer);
       this.#renewer = undefined;
     }
-    return this.#apply(-1, '', 'end', task, '');
+    return this.#apply(-1, '', 'end', task, '', undefined);
   }
 
-  #renewing(task: string): void {
+  #renew(task: string): void {
     this.#tasks.add(task);
     if (this.#renewer !== undefined) return;
     this.#renewer = setInterval(() => {
-      if (this.#tasks.size === 0) return;
-      this.#run(scripts.renew, [
-        this.handle.epoch,
-        this.#ttl,
-        String(this.#lease),
-        ...this.#tasks,
-      ]).catch(() => {});
+      if (this.#tasks.size === 0 || this.#renewing) return;
+      if (this.#waker.closed) {
+        clearInterval(this.#renewer);
+        this.#renewer = undefined;
+        return;
+      }
+      this.#renewing = true;
+      this.#run(scripts.renew, [String(this.#lease), ...this.#tasks], { attempts: 1 })
+        .catch(() => {})
+        .finally(() => {
+          this.#renewing = false;
+        });
     }, this.#lease / 3);
     this.#renewer.unref?.();
   }
@@ -414,51 +642,68 @@ export class RedisWaitGroup implements AsyncDisposable {
     const [status] = reply;
     switch (status) {
       case 'lost':
-        throw groupLost(this.name, reply[1] === 'epoch' ? EPOCH : MISSING);
-      case 'tasklost':
-        throw lostTask(reply[2]);
+        throw groupLost(this.name, whyLost(reply[1]));
+      case 'tasklost': {
+        const info = reply[1];
+        this.#lost ??= () => lostTask(info);
+        throw this.#lost();
+      }
       case 'negative':
-        throw negativeCounter(Number(reply[1]), delta);
+        throw negativeCounter(Number(reply[2]), delta);
       case 'overflow':
-        throw counterOverflow(Number(reply[1]), delta);
+        throw counterOverflow(Number(reply[2]), delta);
       case 'misuse':
         throw misuse();
     }
   }
 
-  async #abort(pending: Pending, signal: AbortSignal): Promise<void> {
-    if (!this.#pending.has(pending)) return;
-    let reply: unknown[];
-    try {
-      reply = await this.#run(scripts.abort, [
-        this.handle.epoch,
-        this.#ttl,
-        opId(),
-        String(pending.gen),
-      ]);
-    } catch {
-      pending.reject(signal.reason);
-      return;
-    }
-    if (reply[0] === 'released') pending.resolve();
-    else pending.reject(signal.reason);
+  /** deregister takes back a wait's registration in the background: bounded, never throwing. */
+  #deregister(op: string, gen: string): void {
+    this.#run(scripts.abort, [opId(), op, gen], { attempts: DEREGISTER_ATTEMPTS }).catch(() => {});
   }
 
   #watch(lastId: string): void {
     // Watching again with the same watcher only moves the read position back to `lastId`.
-    const unwatch = this.#waker.watch(this.#keys[2] as string, lastId, this.#watcher);
+    const unwatch = this.#waker.watch(this.#topic, lastId, this.#watcher);
     if (this.#unwatch === undefined) {
       this.#unwatch = unwatch;
-      this.#timer = setInterval(() => void this.#recheck(), RECHECK_MS);
+      this.#schedule();
     }
   }
 
+  /**
+   * schedule arms the next re-check: every second for a few groups, spread
+   * out for many, so that a process re-checks about
+   * {@link RECHECKS_PER_SECOND} groups a second in all.
+   */
+  #schedule(): void {
+    clearTimeout(this.#timer);
+    const period = RECHECK_MS * Math.max(1, this.#waker.watched / RECHECKS_PER_SECOND);
+    this.#timer = setTimeout(
+      () => {
+        this.#timer = undefined;
+        void this.#recheck().finally(() => {
+          if (this.#unwatch !== undefined && this.#timer === undefined) this.#schedule();
+        });
+      },
+      period * (0.75 + Math.random() / 2),
+    );
+  }
+
   #idle(): void {
-    clearInterval(this.#timer);
+    clearTimeout(this.#timer);
     this.#timer = undefined;
     const unwatch = this.#unwatch;
     this.#unwatch = undefined;
     unwatch?.();
+  }
+
+  /** closed: the user closed the client; every pending wait rejects. */
+  #closed(): void {
+    for (const pending of [...this.#pending]) pending.reject(clientClosed());
+    this.#idle();
+    clearInterval(this.#renewer);
+    this.#renewer = undefined;
   }
 
   /** released settles the waits whose generation is before `gen`. */
@@ -466,54 +711,266 @@ export class RedisWaitGroup implements AsyncDisposable {
     for (const pending of [...this.#pending]) if (pending.gen < gen) pending.resolve();
   }
 
-  /** recheck reads the state: the truth that the stream only hints at. */
+  /** recheck reads the state: the truth that the stream only hints at. Never throws. */
   async #recheck(): Promise<void> {
     if (this.#checking || this.#pending.size === 0) return;
     this.#checking = true;
     try {
-      const reply = await this.#run(scripts.check, [this.handle.epoch]);
-      if (reply[0] === 'lost') {
-        const error = (): Error => groupLost(this.name, reply[1] === 'epoch' ? EPOCH : MISSING);
-        for (const pending of [...this.#pending]) pending.reject(error());
+      const readiness = this.#connection.readiness();
+      if (readiness === 'closed' || readiness === 'unconnected' || this.#waker.closed) {
+        this.#closed();
         return;
       }
-      this.#released(Number(reply[1]));
-      if (reply[4] !== '') {
-        for (const pending of [...this.#pending]) pending.reject(lostTask(reply[5]));
+      const reply = await this.#run(scripts.check, [], { attempts: 1 });
+      if (reply[0] === 'lost' || reply[0] === 'tasklost') {
+        const fail = (): unknown => {
+          try {
+            this.#refuse(reply);
+          } catch (error) {
+            return error;
+          }
+          return undefined;
+        };
+        for (const pending of [...this.#pending]) pending.reject(fail());
+        return;
       }
-    } catch {
-      // Unreachable for now: the next round, or the reconnect, checks again.
+      const gen = Number(reply[2]);
+      const counter = Number(reply[3]);
+      this.#released(gen);
+      // A wait whose generation finds the counter at zero has nothing left to
+      // wait for (its registration was lost with a rollback): it resolves.
+      if (counter === 0) {
+        for (const pending of [...this.#pending]) if (pending.gen === gen) pending.resolve();
+      }
+    } catch (error) {
+      if (
+        error instanceof Error &&
+        (error as WaitGroupError).code === 'ERR_WAITGROUP_UNAVAILABLE'
+      ) {
+        if (this.#waker.closed || isClosedNow(this.#connection)) this.#closed();
+      }
+      // Otherwise unreachable for now: the next round, or the reconnect, checks again.
     } finally {
       this.#checking = false;
     }
   }
 
-  /** run runs a script on this group's keys, retrying transient failures. */
-  async #run(script: Script, args: readonly string[]): Promise<unknown[]> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return (await script.run(this.#connection, this.#keys, args)) as unknown[];
-      } catch (error) {
-        if (attempt >= ATTEMPTS || !isTransient(error)) throw error;
-        await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 25 * 2 ** attempt)));
-      }
+  /**
+   * run runs a script on this group's keys, retrying transient failures with
+   * the same arguments (so the same operation id), and reads its version.
+   */
+  async #run(script: Script, args: readonly string[], options: RunOptions): Promise<unknown[]> {
+    const reply = await this.#call(
+      () =>
+        script.run(this.#connection, this.#keys, [
+          this.handle.epoch,
+          String(versions.get(this.#version) ?? 0),
+          this.#window,
+          ...args,
+        ]),
+      options,
+    );
+    if (!Array.isArray(reply)) {
+      throw new TypeError(`awaitgroup: unexpected reply from Redis: ${describe(reply)}`);
     }
+    const list = reply.map((item) => (typeof item === 'number' ? item : String(item)));
+    // With replicas, a version counts as seen only once the replicas have it
+    // (see #apply): a change they never got may be lost without a rollback.
+    if (this.#replicas === 0) this.#saw(list);
+    return list;
+  }
+
+  /** saw remembers the version a script's reply carries, if it is the highest seen. */
+  #saw(reply: readonly unknown[]): void {
+    const version = Number(reply[1]);
+    if (VERSIONED.has(reply[0] as string) && Number.isSafeInteger(version)) {
+      if (version > (versions.get(this.#version) ?? 0)) versions.set(this.#version, version);
+    }
+  }
+
+  /**
+   * call sends one command (by `send`) and retries transient failures with
+   * backoff: for at most retryFor ms, `attempts` times, or (unbounded) until
+   * the signal. An abort rejects at once with `signal.reason`; a closed or
+   * never connected client at once with ERR_WAITGROUP_UNAVAILABLE.
+   */
+  async #call(send: () => Promise<unknown>, options: RunOptions): Promise<unknown> {
+    const { signal, unbounded = false, attempts = Number.POSITIVE_INFINITY } = options;
+    const limit = options.limit ?? this.#retryFor;
+    const start = performance.now();
+    let last: unknown;
+    for (let attempt = 1; ; attempt++) {
+      signal?.throwIfAborted();
+      refuseClosed(this.#connection);
+      const left = unbounded ? Number.POSITIVE_INFINITY : limit - (performance.now() - start);
+      if (left <= 0) throw this.#unavailable(last);
+      try {
+        return await bounded(send(), left, signal);
+      } catch (error) {
+        if (error === TIMED_OUT) throw this.#unavailable(last);
+        if (signal?.aborted && error === signal.reason) throw error;
+        if (isClosed(error)) throw clientClosed(error);
+        refuseClosed(this.#connection, error);
+        if (!isTransient(error)) throw error;
+        last = error;
+        if (attempt >= attempts) throw this.#unavailable(last);
+      }
+      await bounded(sleep(Math.min(1000, 25 * 2 ** attempt)), Number.POSITIVE_INFINITY, signal);
+    }
+  }
+
+  #unavailable(cause: unknown): WaitGroupError {
+    const reason =
+      cause instanceof Error
+        ? ` (last error: ${cause.message})`
+        : ` (no reply within ${this.#retryFor} ms)`;
+    return unavailable(
+      `Redis did not answer within ${this.#retryFor} ms (options.retryFor): ` +
+        `${this.#connection.describeServer()}${reason}; check that it is up and reachable ` +
+        'from this host, and for a Cluster or Sentinel that a master serves the group. ' +
+        'The change may or may not have been applied: done({ id }) is safe to call again',
+      cause,
+    );
+  }
+}
+
+/** The statuses whose reply carries the group's version second. */
+const VERSIONED = new Set([
+  'ok',
+  'again',
+  'wait',
+  'zero',
+  'aborted',
+  'released',
+  'negative',
+  'overflow',
+  'misuse',
+]);
+
+const TIMED_OUT = Symbol('timed out');
+
+/**
+ * bounded settles like `promise`, or rejects with TIMED_OUT after `ms`, or
+ * with `signal.reason` at its abort: whichever comes first. A rejection of
+ * `promise` that comes later is handled.
+ */
+function bounded<T>(promise: Promise<T>, ms: number, signal: AbortSignal | undefined): Promise<T> {
+  if (ms === Number.POSITIVE_INFINITY && signal === undefined) return promise;
+  return new Promise<T>((resolve, reject) => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const onAbort = (): void => {
+      done();
+      reject(signal?.reason);
+    };
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    };
+    if (ms !== Number.POSITIVE_INFINITY) {
+      timer = setTimeout(() => {
+        done();
+        reject(TIMED_OUT);
+      }, ms);
+    }
+    if (signal !== undefined) {
+      if (signal.aborted) {
+        onAbort();
+        promise.catch(() => {});
+        return;
+      }
+      signal.addEventListener('abort', onAbort, { once: true });
+    }
+    promise.then(
+      (value) => {
+        done();
+        resolve(value);
+      },
+      (error: unknown) => {
+        done();
+        reject(error);
+      },
+    );
+  });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function isClosedNow(connection: Connection): boolean {
+  const readiness = connection.readiness();
+  return readiness === 'closed' || readiness === 'unconnected';
+}
+
+/** refuseClosed throws at once for a client the user closed or never connected. */
+function refuseClosed(connection: Connection, cause?: unknown): void {
+  const readiness = connection.readiness();
+  if (readiness === 'closed') throw clientClosed(cause);
+  if (readiness === 'unconnected') {
+    throw unavailable(
+      'the client was closed or never connected: connect the client first: ' +
+        'await client.connect() (node-redis), then pass it to RedisWaitGroup',
+      cause,
+    );
+  }
+}
+
+function clientClosed(cause?: unknown): WaitGroupError {
+  return unavailable(
+    'the client was closed (quit, close, destroy or disconnect), so this call cannot reach Redis; ' +
+      'open a new client and attach to the group again with RedisWaitGroup.from(client, handle)',
+    cause,
+  );
+}
+
+function whyLost(why: unknown): string {
+  switch (why) {
+    case 'epoch':
+      return EPOCH;
+    case 'evicted':
+      return EVICTED;
+    case 'rollback':
+      return ROLLBACK;
+    default:
+      return MISSING;
   }
 }
 
 const MISSING = 'is not in Redis (it expired, was deleted, or Redis restarted without its data)';
 const EPOCH = 'was created again under the same name (another epoch)';
+const EVICTED =
+  'lost some of its keys (evicted under maxmemory: use the noeviction or a volatile-* policy)';
+const ROLLBACK =
+  'is older in Redis than a change this process saw acknowledged (a failover to a replica that ' +
+  'was behind, or a restart from an older snapshot: see options.replicas)';
 
-function lostTask(json: unknown): Error {
-  let task = 'unknown';
-  let owner = 'an unknown process';
+function parse(json: unknown): Record<string, unknown> {
   try {
-    const parsed = JSON.parse(String(json)) as { task?: unknown; owner?: unknown };
-    task = String(parsed.task);
-    owner = String(parsed.owner);
+    const parsed: unknown = JSON.parse(String(json));
+    return typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : {};
   } catch {
-    // A lease without its record: name what is known.
+    return {};
   }
+}
+
+function taskOf(json: unknown): { task: string; owner: string } {
+  const parsed = parse(json);
+  return {
+    task: parsed.task === undefined ? 'unknown' : String(parsed.task),
+    owner: parsed.owner === undefined ? 'an unknown process' : String(parsed.owner),
+  };
+}
+
+function unitOf(info: Record<string, unknown>): { name: string; host: string; pid: number } {
+  return {
+    name: info.task === undefined ? 'unknown' : String(info.task),
+    host: info.host === undefined ? 'unknown' : String(info.host),
+    pid: Number(info.pid),
+  };
+}
+
+function lostTask(json: unknown): WaitGroupError {
+  const { task, owner } = taskOf(json);
   return taskLost(JSON.stringify(task), owner);
 }
 
@@ -526,22 +983,69 @@ function checkName(name: unknown, caller: string): asserts name is string {
       `${caller}: name must be 1 to ${MAX_NAME} characters without { or } (it becomes the keys' hash tag), got ${describe(name)}`,
     );
   }
+  if (!isWellFormed(name)) {
+    throw new RangeError(
+      `${caller}: name must be well-formed Unicode (a lone surrogate would make two names the same key), got ${describe(name)}`,
+    );
+  }
 }
 
-function checkOptions(
-  options: unknown,
-  caller: string,
-): { ttl: number | undefined; lease: number | undefined } {
-  if (options === undefined) return { ttl: undefined, lease: undefined };
+/** isWellFormed is String.prototype.isWellFormed, where Node 20 lacks it. */
+function isWellFormed(text: string): boolean {
+  const native = (text as { isWellFormed?: () => boolean }).isWellFormed;
+  if (typeof native === 'function') return native.call(text);
+  return !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(text);
+}
+
+/** The settings of a group's instance, checked. */
+interface Settings {
+  readonly ttl: number | undefined;
+  readonly lease: number;
+  readonly prefix: string;
+  readonly replicas: number;
+  readonly retryFor: number;
+  readonly retryWindow: number;
+}
+
+function checkOptions(options: unknown, caller: string, connection: Connection): Settings {
+  if (connection.keyPrefix !== '' && connection.cluster) {
+    throw new TypeError(
+      `${caller}: the client adds its own key prefix (ioredis keyPrefix ${JSON.stringify(connection.keyPrefix)}), ` +
+        'which a Cluster client cannot route scripts with; use options.prefix on a client without keyPrefix',
+    );
+  }
+  if (options === undefined) options = {};
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(
       `${caller}: options must be an object like { ttl: 3_600_000 }, got ${describe(options)}`,
     );
   }
-  const { ttl, lease } = options as RedisWaitGroupOptions;
+  const { ttl, lease, prefix, replicas, retryFor, retryWindow } = options as RedisWaitGroupOptions;
+  if (prefix !== undefined) {
+    if (typeof prefix !== 'string') {
+      throw new TypeError(
+        `${caller}: options.prefix must be a string like 'app:', got ${describe(prefix)}`,
+      );
+    }
+    if (prefix.length > MAX_PREFIX || /[{}]/.test(prefix) || !isWellFormed(prefix)) {
+      throw new RangeError(
+        `${caller}: options.prefix must be at most ${MAX_PREFIX} characters of well-formed Unicode without { or }, got ${describe(prefix)}`,
+      );
+    }
+  }
+  if (replicas !== undefined && (!Number.isSafeInteger(replicas) || (replicas as number) < 0)) {
+    throw new RangeError(
+      `${caller}: options.replicas must be a whole number of replicas (0 or more), got ${describe(replicas)}`,
+    );
+  }
   return {
     ttl: milliseconds(ttl, 1, `${caller}: options.ttl`),
-    lease: milliseconds(lease, MIN_LEASE, `${caller}: options.lease`),
+    lease: milliseconds(lease, MIN_LEASE, `${caller}: options.lease`) ?? DEFAULT_LEASE,
+    prefix: prefix ?? DEFAULT_PREFIX,
+    replicas: replicas ?? 0,
+    retryFor: milliseconds(retryFor, 1, `${caller}: options.retryFor`) ?? DEFAULT_RETRY_FOR,
+    retryWindow:
+      milliseconds(retryWindow, 1, `${caller}: options.retryWindow`) ?? DEFAULT_RETRY_WINDOW,
   };
 }
 
@@ -558,16 +1062,18 @@ function milliseconds(value: unknown, min: number, what: string): number | undef
   return value;
 }
 
-function signalOf(options: unknown): AbortSignal | undefined {
+function signalOf(options: unknown, caller: string): AbortSignal | undefined {
   if (options === undefined) return undefined;
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(
-      `wait: options must be an object like { signal }, got ${describe(options)}`,
+      `${caller}: options must be an object like { signal }, got ${describe(options)}`,
     );
   }
-  const { signal } = options as RedisWaitOptions;
+  const { signal } = options as RedisCallOptions;
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    throw new TypeError(`wait: options.signal must be an AbortSignal, got ${describe(signal)}`);
+    throw new TypeError(
+      `${caller}: options.signal must be an AbortSignal, got ${describe(signal)}`,
+    );
   }
   return signal;
 }

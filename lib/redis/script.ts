@@ -23,7 +23,8 @@ export class Script {
   }
 
   /**
-   * run runs the script on the node that holds `keys` (all of one hash tag) and returns its reply.
+   * run runs the script on the node that holds `keys` (all of one hash tag,
+   * so a Cluster routes it) and returns its reply.
    */
   async run(
     connection: Connection,

@@ -1,16 +1,25 @@
 /**
- * Waker: the one blocking connection per Redis node of a process.
- * Every pending wait of every group of that process that was given the same
- * client is served by it: it reads the groups' release streams with
- * `XREAD BLOCK` and hands each entry to the groups as a hint. A hint is
- * never the truth: the groups re-check the state in Redis after the
- * connection comes back and at least every second.
+ * Waker: the one blocking connection per Redis node of a process. Every
+ * pending wait of every group of that process that was given the same
+ * client is served by it, and a release it reads is handed to the groups
+ * as a hint. A hint is never the truth: the groups re-check the state in
+ * Redis after the connection comes back and at a bounded interval.
  *
- * On one server a single `XREAD` covers every stream. On a Cluster one
- * command may only name keys of one slot, so each stream gets its own read
- * loop on the duplicate Cluster client, which holds one connection per
- * node: loops of streams on the same node take turns on it, with a short
- * block while more than one is active.
+ * On one server every release of every group under a key prefix also
+ * rings one stream, the bell (`<prefix>releases`), so a single
+ * `XREAD BLOCK` of one key serves any number of groups: a new wait needs no
+ * new read (no `CLIENT UNBLOCK`, no `@admin` command), and the read costs
+ * the same for one group as for ten thousand. Entries this process read
+ * before a wait began watching are kept for a while and replayed to it.
+ *
+ * On a Cluster one command may only name keys of one slot, so each group's
+ * own release stream gets its own read loop on the duplicate Cluster
+ * client, which holds one connection per node: loops of streams on the
+ * same node take turns on it, with a short block while more than one is
+ * active.
+ *
+ * Nothing here ever throws into the process: a failed read, a reply of an
+ * unknown shape or a closed client becomes a re-check or a close.
  *
  * The connection is opened with the first watched stream and closed when
  * the last one is unwatched, so a process with no pending wait holds none.
@@ -22,10 +31,12 @@ import type { Blocking, Connection } from './client.js';
 
 /** What a waker tells a watching group. */
 export interface Watcher {
-  /** A release entry of the group's stream: the generation it released. */
+  /** A release of the group: the generation it released. */
   released(gen: number): void;
-  /** The blocking connection failed or came back: re-check the state. */
+  /** The blocking connection failed, came back or sent something unexpected: re-check the state. */
   recheck(): void;
+  /** The user closed the client. */
+  closed(): void;
 }
 
 interface Stream {
@@ -33,55 +44,91 @@ interface Stream {
   readonly watchers: Set<Watcher>;
 }
 
+/** One release read from the bell. */
+interface Rung {
+  readonly id: string;
+  readonly topic: string;
+  readonly gen: number;
+}
+
+/** How long one read of the bell blocks: a new wait does not need a new read. */
+const BELL_BLOCK_MS = 10_000;
 const IDLE_BLOCK_MS = 1000;
+/** How many releases read from the bell are kept for waits that start watching late. */
+const KEPT = 1024;
 /**
  * How long the blocking connection outlives the last pending wait of the
- * process. Closing it costs the client about 100 µs of CPU; done at
- * once, that work ran while the other processes on the machine were
- * resuming their released waits (bench, 2 cores, the last done() → 4
- * processes resumed: 2.2–2.5 × (x) with node-redis, 1.4–1.5 × without the
- * close). A wait that comes meanwhile reuses the connection.
+ * process. Closing it costs the client about 100 µs of CPU; done at once,
+ * that work ran while the other processes on the machine were resuming
+ * their released waits (bench, 2 cores, the last done() → 4 processes
+ * resumed: 2.2–2.5 × (x) with node-redis, 1.4–1.5 × without the close). A
+ * wait that comes meanwhile reuses the connection.
  */
 const LINGER_MS = 20;
 const SHARED_BLOCK_MS = 100;
 const RETRY_MS = 100;
 
-const wakers = new WeakMap<object, Waker>();
+const wakers = new WeakMap<object, Map<string, Waker>>();
 
-/** wakerOf returns the process' waker for the user's `client`. */
-export function wakerOf(client: object, connection: Connection): Waker {
-  let waker = wakers.get(client);
+/** wakerOf returns the process' waker for the user's `client` and key prefix. */
+export function wakerOf(client: object, connection: Connection, prefix: string): Waker {
+  let byPrefix = wakers.get(client);
+  if (byPrefix === undefined) {
+    byPrefix = new Map();
+    wakers.set(client, byPrefix);
+  }
+  let waker = byPrefix.get(prefix);
   if (waker === undefined) {
-    waker = new Waker(connection);
-    wakers.set(client, waker);
+    waker = new Waker(connection, `${prefix}releases`);
+    byPrefix.set(prefix, waker);
   }
   return waker;
 }
 
+/** topicOf names a group on the bell: its state key and its epoch. */
+export function topicOf(stateKey: string, epoch: string): string {
+  return `${stateKey}\u0000${epoch}`;
+}
+
 /** Waker multiplexes the pending waits of a process onto one blocking connection per node. */
 export class Waker {
+  /** The bell's key, which one server's groups pass to their scripts. */
+  readonly bell: string;
   readonly #connection: Connection;
+  /** Cluster: the watched release streams. One server: the watched topics of the bell. */
   readonly #streams = new Map<string, Stream>();
+  #bellId: string | undefined;
+  readonly #rungs: Rung[] = [];
   #blocking: Promise<Blocking> | undefined;
-  #clientId: string | undefined;
   #loops = 0;
   #running = false;
+  #closed = false;
   #idle: ReturnType<typeof setTimeout> | undefined;
 
-  /** @param connection - the user's client, for commands that must not block */
-  constructor(connection: Connection) {
+  /**
+   * @param connection - the user's client, for commands that must not block
+   * @param bell - the key of the bell of the groups it serves
+   */
+  constructor(connection: Connection, bell: string) {
     this.#connection = connection;
-    connection.onEnd(() => this.#close());
+    this.bell = bell;
+    connection.onEnd(() => this.#ended());
   }
 
-  /** The number of streams watched now. */
+  /** The number of streams (Cluster) or groups (one server) watched now. */
   get watched(): number {
     return this.#streams.size;
   }
 
+  /** Whether the user closed the client. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
   /**
-   * watch delivers the entries of stream `key` after `lastId` to `watcher`
-   * until the returned function is called.
+   * watch delivers the releases after `lastId` of stream `key` (Cluster) or
+   * of topic `key` on the bell (one server) to `watcher` until the returned
+   * function is called.
    */
   watch(key: string, lastId: string, watcher: Watcher): () => void {
     let stream = this.#streams.get(key);
@@ -93,7 +140,18 @@ export class Waker {
       stream.lastId = lastId;
     }
     stream.watchers.add(watcher);
-    if (fresh) this.#started(key);
+    if (this.#connection.cluster) {
+      if (fresh) {
+        this.#loops++;
+        this.#loop([key]).catch(() => {});
+      }
+    } else {
+      this.#replay(key, lastId, watcher);
+      if (!this.#running) {
+        this.#running = true;
+        this.#loop(undefined).catch(() => {});
+      }
+    }
     const watched = stream;
     return () => {
       watched.watchers.delete(watcher);
@@ -104,25 +162,36 @@ export class Waker {
     };
   }
 
-  #started(key: string): void {
-    if (this.#connection.cluster) {
-      this.#loops++;
-      void this.#loop([key]);
-    } else if (!this.#running) {
-      this.#running = true;
-      void this.#loop(undefined);
-    } else {
-      void this.#interrupt();
+  /**
+   * replay hands a new watcher of the bell the releases this process read
+   * after `lastId` before it watched, or a re-check if they are no longer
+   * kept.
+   */
+  #replay(topic: string, lastId: string, watcher: Watcher): void {
+    if (this.#bellId === undefined) {
+      this.#bellId = lastId;
+      return;
     }
+    if (compareIds(lastId, this.#bellId) >= 0) return;
+    const oldest = this.#rungs[0];
+    const complete = oldest !== undefined && compareIds(oldest.id, lastId) <= 0;
+    const missed = this.#rungs.filter(
+      (rung) => rung.topic === topic && compareIds(rung.id, lastId) > 0,
+    );
+    queueMicrotask(() => {
+      try {
+        for (const rung of missed) watcher.released(rung.gen);
+        if (!complete) watcher.recheck();
+      } catch {
+        // A watcher's failure is its own.
+      }
+    });
   }
 
   #open(): Promise<Blocking> {
     if (this.#blocking === undefined) {
       const opening = this.#connection.duplicate().then((blocking) => {
-        blocking.onReady(() => {
-          this.#clientId = undefined;
-          this.#recheckAll();
-        });
+        blocking.onReady(() => this.#recheckAll());
         return blocking;
       });
       opening.catch(() => {
@@ -134,7 +203,7 @@ export class Waker {
   }
 
   /**
-   * closeWhenIdle closes the blocking connection `LINGER_MS` after the
+   * closeWhenIdle closes the blocking connection {@link LINGER_MS} after the
    * last watched stream was unwatched, unless a new wait has come meanwhile.
    */
   #closeWhenIdle(): void {
@@ -152,112 +221,243 @@ export class Waker {
     clearTimeout(this.#idle);
     const blocking = this.#blocking;
     this.#blocking = undefined;
-    this.#clientId = undefined;
     blocking?.then(
-      (connection) => connection.close(),
+      (connection) => {
+        try {
+          connection.close();
+        } catch {
+          // Already closed.
+        }
+      },
       () => {},
     );
   }
 
-  /**
-   * On one server: unblock the running XREAD so that it starts again with
-   * the new stream. Should it not be blocked yet, it picks the stream up
-   * at its next round (the register script's last entry id loses nothing).
-   */
-  async #interrupt(): Promise<void> {
-    const id = this.#clientId;
-    if (id === undefined) return;
-    try {
-      await this.#connection.call(undefined, ['CLIENT', 'UNBLOCK', id]);
-    } catch {
-      // The block ends by itself within a second.
+  /** ended: the user closed the client; every watcher hears it once. */
+  #ended(): void {
+    this.#closed = true;
+    this.#close();
+    const watchers = new Set<Watcher>();
+    for (const stream of this.#streams.values()) for (const w of stream.watchers) watchers.add(w);
+    this.#streams.clear();
+    for (const watcher of watchers) {
+      try {
+        watcher.closed();
+      } catch {
+        // A watcher's failure is its own.
+      }
     }
   }
 
   /**
-   * One read loop: all streams (one server) or the given ones (Cluster).
+   * One read loop: the bell (one server) or the given streams (Cluster).
    * It ends when none of its streams is watched any more.
    */
   async #loop(only: readonly string[] | undefined): Promise<void> {
-    let blocked = false;
+    let failed = false;
     for (;;) {
-      const keys = (only ?? [...this.#streams.keys()]).filter((key) => this.#streams.has(key));
-      if (keys.length === 0) break;
-      const ids = keys.map((key) => (this.#streams.get(key) as Stream).lastId);
-      const block = only !== undefined && this.#loops > 1 ? SHARED_BLOCK_MS : IDLE_BLOCK_MS;
+      if (this.#closed) break;
       let reply: unknown;
       try {
         const blocking = await this.#open();
-        if (only === undefined && this.#clientId === undefined) {
-          this.#clientId = String(await blocking.call(undefined, ['CLIENT', 'ID']));
+        let keys: string[];
+        let ids: string[];
+        let block: number;
+        if (only === undefined) {
+          if (this.#streams.size === 0) break;
+          keys = [this.bell];
+          ids = [this.#bellId ?? '$'];
+          block = BELL_BLOCK_MS;
+        } else {
+          keys = only.filter((key) => this.#streams.has(key));
+          if (keys.length === 0) break;
+          ids = keys.map((key) => (this.#streams.get(key) as Stream).lastId);
+          block = this.#loops > 1 ? SHARED_BLOCK_MS : IDLE_BLOCK_MS;
         }
-        blocked = true;
-        reply = await blocking.call(keys[0], [
-          'XREAD',
-          'BLOCK',
-          String(block),
-          'STREAMS',
-          ...keys,
-          ...ids,
-        ]);
+        const args = ['XREAD', 'COUNT', '1000', 'BLOCK', String(block), 'STREAMS', ...keys, ...ids];
+        reply = await blocking.call(keys[0], args);
+        if (failed) this.#recheckAll();
+        failed = false;
       } catch {
-        if (blocked) this.#recheckAll();
-        blocked = false;
-        if (this.#streams.size === 0) break;
+        if (!failed) this.#recheckAll();
+        failed = true;
+        if (this.#streams.size === 0 || this.#closed) break;
         await delay(RETRY_MS);
         continue;
       }
-      this.#deliver(reply);
+      if (only === undefined) this.#ring(reply);
+      else this.#deliver(reply);
     }
-    if (only === undefined) this.#running = false;
-    else this.#loops--;
+    if (only === undefined) {
+      this.#running = false;
+      if (this.#streams.size === 0) {
+        this.#bellId = undefined;
+        this.#rungs.length = 0;
+      } else if (!this.#closed) {
+        // A wait came while the loop was ending.
+        this.#running = true;
+        this.#loop(undefined).catch(() => {});
+      }
+    } else {
+      this.#loops--;
+    }
+  }
+
+  /** ring hands the releases read from the bell to the watchers of their groups. */
+  #ring(reply: unknown): void {
+    const streams = streamsOf(reply, this.#connection.keyPrefix);
+    if (streams === undefined) {
+      this.#recheckAll();
+      return;
+    }
+    const prefix = this.#connection.keyPrefix;
+    for (const [, entries] of streams) {
+      for (const [id, fields] of entries) {
+        if (this.#bellId === undefined || compareIds(id, this.#bellId) > 0) this.#bellId = id;
+        let key = String(fieldOf(fields, 'k'));
+        if (prefix !== '' && key.startsWith(prefix)) key = key.slice(prefix.length);
+        const topic = topicOf(key, String(fieldOf(fields, 'e')));
+        const gen = Number(fieldOf(fields, 'gen'));
+        this.#rungs.push({ id, topic, gen });
+        if (this.#rungs.length > KEPT) this.#rungs.shift();
+        const stream = this.#streams.get(topic);
+        if (stream === undefined) continue;
+        if (compareIds(id, stream.lastId) > 0) stream.lastId = id;
+        this.#tell(stream, gen);
+      }
+    }
   }
 
   #deliver(reply: unknown): void {
-    for (const [key, entries] of streamsOf(reply)) {
+    const streams = streamsOf(reply, this.#connection.keyPrefix);
+    if (streams === undefined) {
+      this.#recheckAll();
+      return;
+    }
+    for (const [key, entries] of streams) {
       const stream = this.#streams.get(key);
       if (stream === undefined) continue;
       for (const [id, fields] of entries) {
         if (compareIds(id, stream.lastId) > 0) stream.lastId = id;
-        const gen = Number(fieldOf(fields, 'gen'));
-        for (const watcher of [...stream.watchers]) watcher.released(gen);
+        this.#tell(stream, Number(fieldOf(fields, 'gen')));
+      }
+    }
+  }
+
+  #tell(stream: Stream, gen: number): void {
+    for (const watcher of [...stream.watchers]) {
+      try {
+        if (Number.isSafeInteger(gen)) watcher.released(gen);
+        else watcher.recheck();
+      } catch {
+        // A watcher's failure is its own.
       }
     }
   }
 
   #recheckAll(): void {
-    for (const stream of this.#streams.values()) {
-      for (const watcher of [...stream.watchers]) watcher.recheck();
+    for (const stream of [...this.#streams.values()]) {
+      for (const watcher of [...stream.watchers]) {
+        try {
+          watcher.recheck();
+        } catch {
+          // A watcher's failure is its own.
+        }
+      }
     }
   }
 }
 
-/** An XREAD reply as [key, [id, fields][]] pairs: RESP2 arrays or RESP3 maps. */
-function streamsOf(reply: unknown): [string, [string, unknown][]][] {
+type Entries = [string, unknown][];
+
+/**
+ * streamsOf reads an XREAD reply as [key, [id, fields][]] pairs, whatever
+ * shape the client gave it: RESP2 arrays, RESP3 maps, a Map or a plain
+ * object (node-redis type mappings), one stream as a bare [key, entries]
+ * pair, entries as [id, fields] or { id, message }, Buffers for strings.
+ * `keyPrefix`, added by the client to every key, is taken off. It returns
+ * undefined for a shape it does not know: the caller re-checks.
+ */
+export function streamsOf(reply: unknown, keyPrefix = ''): [string, Entries][] | undefined {
   if (reply === null || reply === undefined) return [];
-  const pairs: [unknown, unknown][] = Array.isArray(reply)
-    ? (reply as [unknown, unknown][])
-    : reply instanceof Map
-      ? [...reply.entries()]
-      : Object.entries(reply as object);
-  return pairs.map(([key, entries]) => [
-    String(key),
-    (entries as unknown[]).map((entry) =>
-      Array.isArray(entry)
-        ? [String(entry[0]), entry[1]]
-        : [String((entry as { id: unknown }).id), (entry as { message: unknown }).message],
-    ),
-  ]);
+  let pairs: unknown[];
+  if (Array.isArray(reply)) {
+    // One stream may come as a bare [key, entries] pair.
+    pairs = reply.length === 2 && isText(reply[0]) && Array.isArray(reply[1]) ? [reply] : reply;
+  } else if (reply instanceof Map) {
+    pairs = [...reply.entries()];
+  } else if (typeof reply === 'object') {
+    pairs = Object.entries(reply);
+  } else {
+    return undefined;
+  }
+  const streams: [string, Entries][] = [];
+  for (const pair of pairs) {
+    let key: unknown;
+    let raw: unknown;
+    if (Array.isArray(pair) && pair.length === 2) {
+      [key, raw] = pair;
+    } else if (typeof pair === 'object' && pair !== null && 'name' in pair) {
+      key = (pair as { name: unknown }).name;
+      raw = (pair as { messages?: unknown }).messages;
+    } else {
+      return undefined;
+    }
+    if (!isText(key)) return undefined;
+    const entries = entriesOf(raw);
+    if (entries === undefined) return undefined;
+    let name = String(key);
+    if (keyPrefix !== '' && name.startsWith(keyPrefix)) name = name.slice(keyPrefix.length);
+    streams.push([name, entries]);
+  }
+  return streams;
+}
+
+function entriesOf(raw: unknown): Entries | undefined {
+  let list: unknown[];
+  if (Array.isArray(raw)) list = raw;
+  else if (raw instanceof Map) list = [...raw.entries()];
+  else if (raw === null || raw === undefined) return [];
+  else return undefined;
+  const entries: Entries = [];
+  for (const entry of list) {
+    if (Array.isArray(entry) && isText(entry[0])) {
+      entries.push([String(entry[0]), entry[1]]);
+    } else if (
+      typeof entry === 'object' &&
+      entry !== null &&
+      isText((entry as { id?: unknown }).id)
+    ) {
+      entries.push([
+        String((entry as { id: unknown }).id),
+        (entry as { message?: unknown }).message,
+      ]);
+    } else {
+      return undefined;
+    }
+  }
+  return entries;
+}
+
+function isText(value: unknown): value is string | Uint8Array {
+  return typeof value === 'string' || value instanceof Uint8Array;
 }
 
 function fieldOf(fields: unknown, name: string): unknown {
   if (Array.isArray(fields)) {
     for (let i = 0; i + 1 < fields.length; i += 2)
-      if (String(fields[i]) === name) return fields[i + 1];
+      if (String(fields[i]) === name) return String(fields[i + 1]);
     return undefined;
   }
-  if (fields instanceof Map) return fields.get(name);
-  return (fields as Record<string, unknown> | null)?.[name];
+  if (fields instanceof Map) {
+    for (const [field, value] of fields) if (String(field) === name) return String(value);
+    return undefined;
+  }
+  if (typeof fields === 'object' && fields !== null) {
+    const value = (fields as Record<string, unknown>)[name];
+    return value === undefined ? undefined : String(value);
+  }
+  return undefined;
 }
 
 /** compareIds orders stream ids `ms-seq` numerically. */

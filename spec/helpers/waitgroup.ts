@@ -25,6 +25,7 @@ export const MESSAGE_PREFIX: { readonly [code in WaitGroupErrorCode]: string } =
   ERR_WAITGROUP_LOST: "awaitgroup: the group's state is gone",
   ERR_WAITGROUP_TASK_LOST: "awaitgroup: a task's owner stopped",
   ERR_ERRGROUP_TASK_FAILED: 'awaitgroup: a task rejected with no reason',
+  ERR_WAITGROUP_UNAVAILABLE: 'awaitgroup: ',
 };
 
 /**

@@ -115,7 +115,7 @@ for (const kind of ['node-redis', 'ioredis'] as Kind[]) {
         'the state is back',
       );
       await wg.done({ id: 'job-1' });
-      expect(await wg.state()).to.deep.equal({ counter: 1, waiters: 1 });
+      expect(await wg.state()).to.deep.include({ counter: 1, waiters: 1 });
       await wg.done({ id: 'job-2' });
       expect((await waiting).ok).to.equal(true);
     });
@@ -166,11 +166,11 @@ for (const kind of ['node-redis', 'ioredis'] as Kind[]) {
         await wg.done();
       }
       expect(proxy.dropped).to.equal(2);
-      expect(await wg.state()).to.deep.equal({ counter: 1, waiters: 1 });
+      expect(await wg.state()).to.deep.include({ counter: 1, waiters: 1 });
       await expectPending(waiting);
       await wg.done();
       await waiting;
-      expect(await wg.state()).to.deep.equal({ counter: 0, waiters: 0 });
+      expect(await wg.state()).to.deep.include({ counter: 0, waiters: 0 });
     });
   });
 }

@@ -104,7 +104,7 @@ for (const kind of ['node-redis', 'ioredis'] as Kind[]) {
                   await server.cli('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
                   break;
               }
-              expect(await remote.state(), `after step ${i} ${s.op}`).to.deep.equal({
+              expect(await remote.state(), `after step ${i} ${s.op}`).to.deep.include({
                 counter: local.counter,
                 waiters: local.waiters,
               });

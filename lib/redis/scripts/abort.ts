@@ -1,14 +1,16 @@
 /**
- * abort: deregister a waiter whose signal fired, unless its generation
- * has already been released, in one atomic step.
+ * abort: deregister a waiter whose signal fired, unless its generation has
+ * already been released, in one atomic step.
  *
- * KEYS[1..4] the group's keys (see prelude.ts)
- * ARGV[1] epoch
- * ARGV[2] ttl in ms, or '' for the group's own
- * ARGV[3] operation id: a retried abort counts once
- * ARGV[4] the generation the waiter registered in
+ * KEYS[1..6] the group's keys (see prelude.ts; the bell unused here)
+ * ARGV[1..3] see prelude.ts
+ * ARGV[4] operation id: a retried abort counts once
+ * ARGV[5] the registration's operation id
+ * ARGV[6] the generation the waiter registered in, or '' if its
+ *         registration's reply never came (then it is looked up)
  *
- * Returns {'aborted'}, {'released'} or {'lost', why}.
+ * Returns {'aborted', version}, {'released', version}, {'lost', why} or
+ * {'tasklost', JSON}.
  *
  * @module
  */
@@ -16,15 +18,18 @@
 import { PRELUDE } from './prelude.js';
 
 export const ABORT = `${PRELUDE}
-local s = redis.call('HMGET', state, 'epoch', 'waiters', 'gen', 'ttl')
-local why = lost(s[1])
-if why then return {'lost', why} end
-if redis.call('HEXISTS', ops, 'o:' .. ARGV[3]) == 1 then return {'aborted'} end
--- B1: the release won the race: the wait resolves, the abort is ignored.
-if s[3] ~= ARGV[4] then return {'released'} end
--- B2: waiters − 1 in the same generation.
-if tonumber(s[2]) > 0 then redis.call('HINCRBY', state, 'waiters', -1) end
-redis.call('HSET', ops, 'o:' .. ARGV[3], 1)
-touch(s[4])
-return {'aborted'}
+local s, refused = open('waiters')
+if not s then return refused end
+local t = now()
+prune(s, t)
+if redis.call('ZADD', opids, 'NX', t, ARGV[4]) == 0 then return {'aborted', s[2]} end
+local gen = ARGV[6]
+if gen == '' then
+  gen = redis.call('HGET', ops, 'o:' .. ARGV[5])
+  -- Never registered (or long ago): nothing to take back.
+  if not gen then return {'aborted', s[2]} end
+end
+-- The release won the race: the wait resolves, the abort is ignored.
+if s[5] ~= gen then return {'released', s[2]} end
+return {'aborted', commit(s, t, 'waiters', math.max(tonumber(s[7]) - 1, 0))}
 `;

@@ -1,13 +1,13 @@
 /**
- * check: read the state without changing it, for state(),
- * the waiters' re-check after a reconnect and at least every second, and
- * the lease watch.
+ * check: read the state for state() and the waiters' re-checks. It writes
+ * only to record that a go() task's lease expired, so that the group stays
+ * lost for every later call.
  *
- * KEYS[1..4] the group's keys (see prelude.ts)
- * ARGV[1] epoch
+ * KEYS[1..6] the group's keys (see prelude.ts; the bell unused here)
+ * ARGV[1..3] see prelude.ts
  *
- * Returns {'ok', gen, counter, waiters, expired task id or '', its JSON or ''}
- * or {'lost', why}.
+ * Returns {'ok', version, gen, counter, waiters, ttl}, {'lost', why} or
+ * {'tasklost', JSON, gen, counter, waiters, ttl}.
  *
  * @module
  */
@@ -15,9 +15,17 @@
 import { PRELUDE } from './prelude.js';
 
 export const CHECK = `${PRELUDE}
-local s = redis.call('HMGET', state, 'epoch', 'gen', 'counter', 'waiters')
-local why = lost(s[1])
-if why then return {'lost', why} end
-local task, info = expired()
-return {'ok', s[2], s[3], s[4], task, info}
+local s, refused, lost = open('counter', 'waiters')
+if not s then
+  -- A group lost with a task still reports its state, and the task.
+  if lost then return {'tasklost', lost[3], lost[5], lost[7], lost[8], lost[4]} end
+  return refused
+end
+local t = now()
+local info = expired(t)
+if info then
+  marklost(s, t, info)
+  return {'tasklost', info, s[5], s[7], s[8], s[4]}
+end
+return {'ok', s[2], s[5], s[7], s[8], s[4]}
 `;

@@ -1,12 +1,12 @@
 /**
- * create: make an empty group with a fresh epoch, unless a live group
- * of that name exists.
+ * create: make an empty group with a fresh epoch, unless a live group of
+ * that name exists. A retried create (same epoch) succeeds again.
  *
- * KEYS[1..4] the group's keys (see prelude.ts)
+ * KEYS[1..6] the group's keys (see prelude.ts; the bell unused here)
  * ARGV[1] the new epoch
- * ARGV[2] ttl in ms, stored in the group
+ * ARGV[4] ttl in ms, stored in the group
  *
- * Returns {'ok'} or {'exists'}.
+ * Returns {'ok', version} or {'exists'}.
  *
  * @module
  */
@@ -14,11 +14,15 @@
 import { PRELUDE } from './prelude.js';
 
 export const CREATE = `${PRELUDE}
--- C1: a live group of that name wins; an expired one left no keys.
-if redis.call('EXISTS', state) == 1 then return {'exists'} end
--- C2: leftovers of an older epoch whose state key was deleted go with it.
-redis.call('DEL', ops, events, leases)
-redis.call('HSET', state, 'epoch', ARGV[1], 'counter', 0, 'waiters', 0, 'gen', 0, 'ttl', ARGV[2])
-touch(ARGV[2])
-return {'ok'}
+local epoch = redis.call('HGET', state, 'epoch')
+if epoch == ARGV[1] then return {'ok', tonumber(redis.call('HGET', state, 'v'))} end
+if epoch then return {'exists'} end
+-- Leftovers of an older epoch whose state key was deleted go with it.
+redis.call('DEL', ops, events, leases, opids)
+redis.call('HSET', state, 'epoch', ARGV[1], 'counter', 0, 'waiters', 0, 'gen', 0, 'ttl', ARGV[4])
+redis.call('HSET', ops, 'epoch', ARGV[1])
+redis.call('XADD', events, '*', 'gen', 0)
+redis.call('ZADD', leases, '+inf', '~')
+redis.call('ZADD', opids, '+inf', '~')
+return {'ok', commit({ARGV[1], '0', false, ARGV[4], '0', '0'}, now())}
 `;

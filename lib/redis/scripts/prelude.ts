@@ -1,7 +1,9 @@
 /**
- * The lines every script of a group starts with: its keys, the epoch check
- * and the sliding TTL. Each script is this prelude followed by its
- * own body, sent as one EVALSHA.
+ * The lines every script of a group starts with: its keys, the checks that
+ * the state is the one the caller attached to and that Redis still holds
+ * all of it, the version every change bumps, the recent operation ids and
+ * the sliding TTL. Each script is this prelude followed by its own body,
+ * sent as one EVALSHA.
  *
  * State layout (why two fields): Lua numbers are doubles, exact only below
  * 2^53. Go's packed 64-bit word (counter << 32 | waiters) would exceed that
@@ -9,57 +11,106 @@
  * fields of one hash, each kept in [0, 2^31 − 1], and every sum a script
  * computes stays far below 2^53.
  *
- * KEYS[1] awaitgroup:{name}         hash: epoch, counter, waiters, gen, ttl
- * KEYS[2] awaitgroup:{name}:ops     hash: o:<op id> applied operations,
- *                                   d:<done id> counted done ids,
- *                                   l:<task id> a go() task's name and owner
- * KEYS[3] awaitgroup:{name}:events  stream: one entry per release, field gen
- * KEYS[4] awaitgroup:{name}:leases  sorted set: go() task id scored by its lease's
- *                                   expiry in Redis' milliseconds
+ * KEYS[1] <prefix>{name}          hash: epoch, counter, waiters, gen, ttl,
+ *                                 v (version, bumped by every change),
+ *                                 exp (when every key expires, Redis ms),
+ *                                 lost (the JSON of a task whose lease expired)
+ * KEYS[2] <prefix>{name}:ops      hash: epoch, o:<op id> the generation of a
+ *                                 recent registration, d:<done id> counted
+ *                                 done ids, l:<task id> a go() task's JSON,
+ *                                 s:<task id> when it started (Redis ms)
+ * KEYS[3] <prefix>{name}:events   stream: one entry per release, field gen;
+ *                                 never empty (create writes gen 0)
+ * KEYS[4] <prefix>{name}:leases   sorted set: go() task id scored by its
+ *                                 lease's expiry (Redis ms); member '~' at +inf
+ * KEYS[5] <prefix>{name}:opids    sorted set: the ids of the operations applied
+ *                                 within the retry window, scored by when
+ *                                 (Redis ms); member '~' at +inf
+ * KEYS[6] <prefix>releases        stream: one entry per release of every group
+ *                                 under the prefix (fields k: the state key,
+ *                                 e: its epoch, gen), which one read of each
+ *                                 process serves; only on one server (on a
+ *                                 Cluster it would be another slot)
  * ARGV[1] the epoch the caller attached to
- * ARGV[2] ttl in ms, or '' for the group's own
+ * ARGV[2] the highest version the caller has seen ('0' if none)
+ * ARGV[3] how long operation ids are kept for a retry, in ms
  *
  * @module
  */
 
 export const PRELUDE = `
-local state, ops, events, leases = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
--- L1: the state is gone (expired, deleted, a restart without persistence) or
--- belongs to another epoch (the name was created again): never recreate it.
--- epoch is the state's epoch field, read by the script's one HMGET.
-local function lost(epoch)
-  if not epoch then return 'missing' end
-  if epoch ~= ARGV[1] then return 'epoch' end
-  return nil
-end
--- T1: every key of the group expires ttl ms after its last change, on Redis'
--- clock. The state and ops keys are touched by every change; the stream and
--- the leases only by a change that writes them (the varargs), which always
--- comes with a touch of the state, so neither outlives it. A new ttl (ARGV[2]
--- other than '' and the stored one) reaches all four keys at once, so that a
--- shorter ttl cannot leave a key behind the state. Each redis.call costs about
--- a microsecond in Redis: this is half of what touching all four costs.
-local function touch(stored, ...)
-  local ttl, written = ARGV[2], {...}
-  if ttl == '' or ttl == stored then
-    ttl = stored
-  else
-    redis.call('HSET', state, 'ttl', ttl)
-    written = {events, leases}
-  end
-  redis.call('PEXPIRE', state, ttl)
-  redis.call('PEXPIRE', ops, ttl)
-  for _, key in ipairs(written) do redis.call('PEXPIRE', key, ttl) end
-end
--- Redis' own clock in milliseconds (R9: never a client's).
+local state, ops, events, leases, opids = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+-- Redis' own clock in milliseconds (never a client's).
 local function now()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
--- X1: the first go() task whose lease has expired, and who owned it.
-local function expired()
-  local task = redis.call('ZRANGEBYSCORE', leases, '-inf', now(), 'LIMIT', 0, 1)[1]
-  if not task then return '', '' end
-  return task, (redis.call('HGET', ops, 'l:' .. task) or '')
+-- open reads the state's fields epoch, v, lost, ttl, gen, exp and then the
+-- script's own (s[7], s[8], ...), or returns the refusal that stands for a
+-- state that cannot be trusted: gone, of another epoch, missing one of its
+-- keys (an eviction), older than what the caller has seen (a rollback), or
+-- recorded as lost with a task (then the fields come third).
+local function open(...)
+  local s = redis.call('HMGET', state, 'epoch', 'v', 'lost', 'ttl', 'gen', 'exp', ...)
+  if not s[1] then return nil, {'lost', 'missing'} end
+  if s[1] ~= ARGV[1] then return nil, {'lost', 'epoch'} end
+  if redis.call('EXISTS', state, ops, events, leases, opids) ~= 5 then
+    return nil, {'lost', 'evicted'}
+  end
+  if tonumber(s[2]) < tonumber(ARGV[2]) then return nil, {'lost', 'rollback'} end
+  if s[3] then return nil, {'tasklost', s[3]}, s end
+  return s
+end
+-- commit writes the script's state fields (name, value, ...) with the next
+-- version, and keeps every key of the group alive at least ttl ms after
+-- this change: each must live as long as the state that vouches for it.
+-- The expiry is moved only once it falls short, by ttl plus a slack of a
+-- tenth of the ttl (at most a second), so a busy group pays for the five
+-- PEXPIREATs about once a second and an idle one expires at most the
+-- slack late, never early.
+local function commit(s, t, ...)
+  local v = tonumber(s[2]) + 1
+  local ttl = tonumber(s[4])
+  if tonumber(s[6] or 0) < t + ttl then
+    local exp = t + ttl + math.min(math.floor(ttl / 10), 1000)
+    redis.call('HSET', state, 'v', v, 'exp', exp, ...)
+    for _, key in ipairs({state, ops, events, leases, opids}) do
+      redis.call('PEXPIREAT', key, exp)
+    end
+  else
+    redis.call('HSET', state, 'v', v, ...)
+  end
+  return v
+end
+-- prune forgets up to sixteen operation ids older than the retry window,
+-- at every eighth version: two a change on average, more than the one each
+-- change adds, so the ids kept are those of the window, at O(1) amortised
+-- cost per call.
+local function prune(s, t)
+  if tonumber(s[2]) % 8 ~= 0 then return end
+  local old = redis.call('ZRANGEBYSCORE', opids, '-inf', t - tonumber(ARGV[3]), 'LIMIT', 0, 16)
+  if #old > 0 then
+    redis.call('ZREM', opids, unpack(old))
+    for i = 1, #old do old[i] = 'o:' .. old[i] end
+    redis.call('HDEL', ops, unpack(old))
+  end
+end
+-- bell rings the release of generation gen for every process (one server).
+local function bell(gen, ttl)
+  local key = KEYS[6]
+  if not key then return end
+  redis.call('XADD', key, 'MAXLEN', '~', 1000, '*', 'k', state, 'e', ARGV[1], 'gen', gen)
+  if redis.call('PTTL', key) < tonumber(ttl) then redis.call('PEXPIRE', key, ttl) end
+end
+-- The first go() task whose lease has expired, and its JSON.
+local function expired(t)
+  local task = redis.call('ZRANGEBYSCORE', leases, '-inf', t, 'LIMIT', 0, 1)[1]
+  if not task then return nil end
+  return redis.call('HGET', ops, 'l:' .. task) or '{}'
+end
+-- marklost records that the group lost a task: every later call refuses.
+local function marklost(s, t, info)
+  commit(s, t, 'lost', info)
+  return {'tasklost', info}
 end
 `;

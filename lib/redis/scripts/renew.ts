@@ -1,14 +1,13 @@
 /**
  * renew: extend the leases of the go() tasks a process still runs. A
- * renewal is activity, so it slides the group's TTL as well.
+ * renewal is a change: it bumps the version and slides the group's TTL.
  *
- * KEYS[1..4] the group's keys (see prelude.ts)
- * ARGV[1] epoch
- * ARGV[2] ttl in ms, or '' for the group's own
- * ARGV[3] lease length in ms
- * ARGV[4..] the task ids
+ * KEYS[1..6] the group's keys (see prelude.ts; the bell unused here)
+ * ARGV[1..3] see prelude.ts
+ * ARGV[4] lease length in ms
+ * ARGV[5..] the task ids
  *
- * Returns {'ok'} or {'lost', why}.
+ * Returns {'ok', version}, {'lost', why} or {'tasklost', JSON}.
  *
  * @module
  */
@@ -16,13 +15,12 @@
 import { PRELUDE } from './prelude.js';
 
 export const RENEW = `${PRELUDE}
-local s = redis.call('HMGET', state, 'epoch', 'ttl')
-local why = lost(s[1])
-if why then return {'lost', why} end
-local expiry = now() + tonumber(ARGV[3])
-for i = 4, #ARGV do
+local s, refused = open()
+if not s then return refused end
+local t = now()
+local expiry = t + tonumber(ARGV[4])
+for i = 5, #ARGV do
   redis.call('ZADD', leases, 'XX', expiry, ARGV[i])
 end
-touch(s[2], leases)
-return {'ok'}
+return {'ok', commit(s, t)}
 `;

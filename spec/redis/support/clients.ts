@@ -8,6 +8,7 @@
 
 import { Cluster as IOCluster, Redis as IORedis } from 'ioredis';
 import { createClient, createCluster } from 'redis';
+import type { RedisClient } from '../../../lib/redis/index.js';
 
 /** The two supported clients. */
 export type Kind = 'node-redis' | 'ioredis';
@@ -21,7 +22,7 @@ export interface Target {
 
 /** A connected client and how to close it. */
 export interface Connected {
-  readonly client: object;
+  readonly client: RedisClient;
   close(): Promise<void>;
 }
 
