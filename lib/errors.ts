@@ -190,7 +190,8 @@ export function taskLost(task: string, owner: string): WaitGroupError {
   );
 }
 
-/** R14: Redis did not answer within retryFor, or the client was closed or never connected. */
+/** Redis did not answer within retryFor, or the client was closed or never connected. */
+// R14.
 export function unavailable(message: string, cause?: unknown): WaitGroupError {
   return new WaitGroupError(
     'ERR_WAITGROUP_UNAVAILABLE',

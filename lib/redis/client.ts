@@ -28,7 +28,7 @@ export type RedisClient =
       readonly status: string;
     };
 
-/** What the user's client is now (see {@link Connection.readiness}). */
+/** What the user's client is now (see `Connection.readiness`). */
 export type Readiness = 'ready' | 'lazy' | 'connecting' | 'closed' | 'unconnected';
 
 /** The commands this package sends, over whichever client it was given. */

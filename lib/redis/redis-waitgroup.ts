@@ -2,7 +2,7 @@
  * RedisWaitGroup: Go's sync.WaitGroup for many processes on many hosts, its
  * state in Redis. Each operation is one script (scripts/); this
  * class validates, retries transient failures with the same operation id
- * and keeps this process' pending waits, which one {@link Waker} per
+ * and keeps this process' pending waits, which one `Waker` per
  * client serves.
  *
  * @module
