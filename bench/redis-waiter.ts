@@ -17,7 +17,7 @@
 
 import { Redis as IORedis } from 'ioredis';
 import { createClient } from 'redis';
-import { RedisWaitGroup, type RedisWaitGroupHandle } from '../lib/redis/index.js';
+import { type RedisClient, RedisWaitGroup, type RedisWaitGroupHandle } from '../lib/redis/index.js';
 
 /** A request of the parent. */
 export type WaiterRequest =
@@ -35,7 +35,7 @@ const [port, kind] = process.argv.slice(2) as [string, 'node-redis' | 'ioredis']
 const send = (reply: WaiterReply): void => void process.send?.(reply);
 const now = (): number => performance.timeOrigin + performance.now();
 
-let client: object;
+let client: RedisClient;
 let command: (args: string[]) => Promise<unknown>;
 let close: () => void;
 if (kind === 'node-redis') {

@@ -36,7 +36,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis as IORedis } from 'ioredis';
 import { createClient } from 'redis';
-import { RedisWaitGroup } from '../lib/redis/index.js';
+import { type RedisClient, RedisWaitGroup } from '../lib/redis/index.js';
 import { ADD } from '../lib/redis/scripts/add.js';
 import { Server } from '../spec/redis/support/servers.js';
 import type { WaiterReply, WaiterRequest } from './redis-waiter.js';
@@ -115,7 +115,7 @@ const TTL = '86400000';
 type Kind = 'node-redis' | 'ioredis';
 type Call = (args: string[]) => Promise<unknown>;
 interface Client {
-  readonly client: object;
+  readonly client: RedisClient;
   readonly call: Call;
   close(): void;
 }

@@ -17,7 +17,7 @@ for (const { kind, cluster } of MATRIX) {
     this.timeout(60_000);
     let target: Target;
     let connected: Connected;
-    let client: object;
+    let client: Connected['client'];
 
     before(async function () {
       this.timeout(60_000);

@@ -40,9 +40,9 @@ for (const { kind, cluster } of MATRIX) {
     this.timeout(30_000);
     let target: Target;
     const opened: Connected[] = [];
-    let client: object;
+    let client: Connected['client'];
 
-    const open = async (): Promise<object> => {
+    const open = async (): Promise<Connected['client']> => {
       const connected = await connect(target);
       opened.push(connected);
       return connected.client;
