@@ -193,9 +193,9 @@ export function connectionOf(client: unknown, caller: string): Connection {
     }
   }
   throw new TypeError(
-    `${caller}: client must be a node-redis client, Cluster or Sentinel client (createClient(), ` +
-      `createCluster(), createSentinel() from 'redis' 5 or 6, connected) or an ioredis (5 or 6) or ` +
-      `iovalkey Redis or Cluster, got ${describe(client)}`,
+    `${caller}: client must be a node-redis client or cluster or Sentinel client (createClient(), ` +
+      `createCluster(), createSentinel() from 'redis' 5 or 6) or an ioredis Redis or Cluster ` +
+      `(ioredis 5 or 6, or iovalkey), got ${describe(client)}`,
   );
 }
 
