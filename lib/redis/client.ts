@@ -23,7 +23,8 @@
  *   type mappings a user set with `withTypeMapping` (maps as arrays or
  *   `Map`s, strings as `Buffer`s) do not apply: every command is sent with
  *   an empty type mapping, so node-redis returns its default shapes above.
- * - `CLIENT ID`: a number; `CLIENT UNBLOCK`: 0 or 1; `WAIT`: a number.
+ * - `CLIENT ID`: a number; `CLIENT UNBLOCK`: 0 or 1; `WAIT`: a number (on a
+ *   Cluster, sent to the master of its first key).
  * - With ioredis' `keyPrefix`, ioredis prefixes the keys of every command
  *   (and XREAD replies name the prefixed keys); see {@link Connection.keyPrefix}.
  *   node-redis' `keyPrefix` applies to its typed commands only, not to the
@@ -139,6 +140,11 @@ interface NodeRedisCluster extends NodeRedisBase {
     options?: object,
   ): Promise<unknown>;
   duplicate(): NodeRedisCluster;
+  /** node-redis 6: the connection to the master (or a replica) of `key`'s slot. */
+  getNodeClientForKey?(
+    key: string,
+    isReadonly: boolean,
+  ): Promise<{ sendCommand(args: readonly string[], options?: object): Promise<unknown> }>;
 }
 interface NodeRedisSentinel extends NodeRedisBase {
   getMasterNode(): { readonly host?: string; readonly port?: number } | undefined;
@@ -166,6 +172,8 @@ interface IORedis extends Emitter {
   call(command: string, ...args: string[]): Promise<unknown>;
   duplicate(): IORedis;
   disconnect(): void;
+  /** A Cluster's node connections. */
+  nodes?(role: 'master' | 'slave' | 'all'): readonly IORedis[];
 }
 
 function has(value: object, name: string): boolean {
@@ -289,7 +297,15 @@ function guarded(readiness: () => Readiness, send: () => Promise<unknown>): Prom
   if (now === 'closed' || now === 'unconnected') return Promise.reject(closedError());
   return send().catch((error: unknown) => {
     const after = readiness();
-    throw after === 'closed' || after === 'unconnected' ? closedError(error) : error;
+    if (after === 'closed' || after === 'unconnected') throw closedError(error);
+    // The client is open: a node connection it closed itself (a Cluster or Sentinel client
+    // dropping a node after a topology change) is not the user's close, and is worth a retry.
+    if (error instanceof Error && CLOSED_MESSAGES.has(error.message)) {
+      throw new Error(`the client dropped a node's connection (${error.message})`, {
+        cause: error,
+      });
+    }
+    throw error;
   });
 }
 
@@ -362,7 +378,16 @@ function nodeRedisCluster(cluster: NodeRedisCluster): Connection {
       const masters = (cluster.masters ?? []).map((node) => address(node.host, node.port));
       return `Redis Cluster (nodes ${list(masters)})`;
     },
-    call: (key, args) => guarded(readiness, () => cluster.sendCommand(key, false, args, RAW)),
+    call: (key, args) =>
+      guarded(readiness, async () => {
+        // node-redis 6 sends WAIT to every master (its command policy), and to a stale one
+        // after a failover: it must go to the master of the key just written, on its connection.
+        if (key !== undefined && args[0]?.toUpperCase() === 'WAIT' && cluster.getNodeClientForKey) {
+          const node = await cluster.getNodeClientForKey(key, false);
+          return node.sendCommand(args, RAW);
+        }
+        return cluster.sendCommand(key, false, args, RAW);
+      }),
     async duplicate() {
       const copy = cluster.duplicate();
       copy.on('error', quiet);
@@ -473,11 +498,23 @@ function ioredis(client: IORedis): Connection {
   const options = client.options ?? {};
   const call = (target: IORedis, args: readonly string[]): Promise<unknown> => {
     // ioredis 5's Cluster, disconnected, queues commands forever: refuse them at once.
-    if (target === client && readiness() === 'closed') {
+    if (readiness() === 'closed') {
       return Promise.reject(new Error('Connection is closed.'));
     }
     const [command, ...rest] = args as [string, ...string[]];
     return target.call(command, ...rest);
+  };
+  /**
+   * On a Cluster, ioredis sends a command without keys, like WAIT, to a
+   * random node: WAIT must reach the master of the key just written.
+   */
+  const masterOf = (key: string | undefined, args: readonly string[]): IORedis => {
+    if (!cluster || key === undefined || args[0]?.toUpperCase() !== 'WAIT') return client;
+    const address = client.slots?.[keySlot(key)]?.[0];
+    const node = client
+      .nodes?.('master')
+      .find((candidate) => `${candidate.options?.host}:${candidate.options?.port}` === address);
+    return node ?? client;
   };
   return {
     kind: 'ioredis',
@@ -503,7 +540,7 @@ function ioredis(client: IORedis): Connection {
       }
       return `Redis at ${options.path ?? address(options.host, options.port)}`;
     },
-    call: (_key, args) => call(client, args),
+    call: (key, args) => call(masterOf(key, args), args),
     async duplicate() {
       const copy = client.duplicate();
       copy.on('error', quiet);
