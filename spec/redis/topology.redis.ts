@@ -87,6 +87,18 @@ async function round(
   return 'lost';
 }
 
+/** guard is a hang guard: `promise`, or a rejection naming `what` after `ms`. */
+function guard<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const hung = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`hang guard: not settled after ${ms} ms: ${what}`)),
+      ms,
+    );
+  });
+  return Promise.race([promise, hung]).finally(() => clearTimeout(timer));
+}
+
 /** membersOf starts one member per kind on `target`. */
 function membersOf(target: Omit<Target, 'kind'>, kinds: readonly Kind[]): Promise<Member[]> {
   return Promise.all(kinds.map((kind) => Member.start({ ...target, kind })));
@@ -173,7 +185,12 @@ describe('R16 R17 a Cluster of 3 masters with a replica each', () => {
       'ERR_WAITGROUP_LOST',
       'ERR_WAITGROUP_UNAVAILABLE',
     ]);
-    const answer = await waited;
+    // The waiter never saw the lost changes itself: the group must tell it (its re-checks run every second).
+    const answer = await guard(
+      waited,
+      15_000,
+      'the pending wait settles once the rollback was detected',
+    );
     expect(codeOf(answer), 'the wait resolved though done()s were lost').to.equal(
       'ERR_WAITGROUP_LOST',
     );
