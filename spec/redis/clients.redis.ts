@@ -9,6 +9,7 @@
  */
 
 import { expect } from 'chai';
+import { connectionOf, isClosed, isTransient, keySlot } from '../../lib/redis/client.js';
 import { type RedisClient, RedisWaitGroup } from '../../lib/redis/index.js';
 import {
   type Connected,
@@ -207,4 +208,81 @@ describe('R14 clients that are not connected, or closed', () => {
       });
     }
   }
+});
+
+describe('the client adapter', () => {
+  const opened: Connected[] = [];
+  afterEach(async () => {
+    await Promise.all(opened.splice(0).map((c) => c.close()));
+  });
+
+  for (const topology of TOPOLOGIES) {
+    for (const kind of KINDS) {
+      it(`names the server for error messages (${kind}, ${topology})`, async () => {
+        const target = await targetOn(topology, kind);
+        const connected = await connect(target);
+        opened.push(connected);
+        const connection = connectionOf(connected.client, 'test');
+        expect(connection.readiness()).to.equal('ready');
+        const named = connection.describeServer('{k}');
+        if (topology === 'single server') {
+          expect(named).to.equal(`Redis at 127.0.0.1:${target.ports[0]}`);
+        } else if (topology === 'cluster') {
+          const master = await (await sharedCluster()).nodeOf('{k}');
+          expect(named).to.equal(`Redis Cluster node 127.0.0.1:${master.port}`);
+        } else {
+          expect(named).to.match(/^Sentinel master/);
+          const master = await (await sharedSentinel()).master();
+          if (family(kind) === 'node-redis') expect(named).to.include(`127.0.0.1:${master.port}`);
+          else expect(named).to.include(`127.0.0.1:${target.ports[0]}`);
+        }
+      });
+    }
+  }
+
+  it('computes the Cluster slot of a key as Redis does', async () => {
+    const server = await sharedCluster();
+    const node = server.nodes[0];
+    if (node === undefined) throw new Error('no node');
+    for (const key of [
+      '',
+      'a',
+      'awaitgroup:{batch-42}:ops',
+      '{}x',
+      'x{}{y}',
+      '{é}',
+      'foo{bar}{zap}',
+    ]) {
+      expect(keySlot(key), key).to.equal(Number(await node.cli('CLUSTER', 'KEYSLOT', key)));
+    }
+  });
+
+  it('tells transient failures from closed clients and errors that will not change', () => {
+    const transient = [
+      'LOADING Redis is loading the dataset in memory',
+      'TRYAGAIN Multiple keys request during rehashing of slot',
+      'CLUSTERDOWN The cluster is down',
+      'MASTERDOWN Link with MASTER is down',
+      "READONLY You can't write against a read only replica.",
+      'MOVED 3999 127.0.0.1:6381',
+      'Socket closed unexpectedly',
+      'Connection is closed.',
+      'connect ECONNREFUSED 127.0.0.1:6379',
+      'None of startup nodes is available',
+    ];
+    for (const message of transient)
+      expect(isTransient(new Error(message)), message).to.equal(true);
+    const final = [
+      'ERR Error running script',
+      'NOPERM this user has no permissions',
+      'WRONGTYPE Operation against a key holding the wrong kind of value',
+      'NOSCRIPT No matching script',
+      'The client is closed',
+      'Disconnects client',
+    ];
+    for (const message of final) expect(isTransient(new Error(message)), message).to.equal(false);
+    expect(isTransient(new TypeError('entries.map is not a function'))).to.equal(false);
+    expect(isClosed(new Error('The client is closed'))).to.equal(true);
+    expect(isClosed(new Error('Connection is closed.'))).to.equal(false);
+  });
 });
