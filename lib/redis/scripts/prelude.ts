@@ -12,7 +12,8 @@
  * computes stays far below 2^53.
  *
  * KEYS[1] <prefix>{name}          hash: epoch, counter, waiters, gen, ttl,
- *                                 v (version, bumped by every change),
+ *                                 v (version, bumped by every change; -1 once
+ *                                 a rollback was seen: lost for every member),
  *                                 exp (when every key expires, Redis ms),
  *                                 lost (the JSON of a task whose lease expired)
  * KEYS[2] <prefix>{name}:ops      hash: epoch, o:<op id> the generation of a
@@ -57,7 +58,12 @@ local function open(...)
   if redis.call('EXISTS', state, ops, events, leases, opids) ~= 5 then
     return nil, {'lost', 'evicted'}
   end
-  if tonumber(s[2]) < tonumber(ARGV[2]) then return nil, {'lost', 'rollback'} end
+  if tonumber(s[2]) < tonumber(ARGV[2]) then
+    -- A rollback (R16): the version goes below any a caller can hold, so
+    -- every member's next call or re-check refuses too, not only this one.
+    redis.call('HSET', state, 'v', -1)
+    return nil, {'lost', 'rollback'}
+  end
   if s[3] then return nil, {'tasklost', s[3]}, s end
   return s
 end

@@ -1,16 +1,17 @@
 /**
- * The servers the Redis suite shares: one single server and one 3-master
- * Cluster, started on first use and stopped by the root hook after the last
+ * The servers the Redis suite shares: one single server, one 3-master
+ * Cluster and one Sentinel set, started on first use and stopped by the root hook after the last
  * test. Tests that restart, flush or kill a server start their own.
  *
  * @module
  */
 
 import type { Kind, Target } from './clients.js';
-import { Cluster, Server } from './servers.js';
+import { Cluster, Sentinel, Server } from './servers.js';
 
 let single: Promise<Server> | undefined;
 let cluster: Promise<Cluster> | undefined;
+let sentinel: Promise<Sentinel> | undefined;
 
 /** sharedServer is the suite's single server. */
 export function sharedServer(): Promise<Server> {
@@ -22,6 +23,12 @@ export function sharedServer(): Promise<Server> {
 export function sharedCluster(): Promise<Cluster> {
   cluster ??= Cluster.start();
   return cluster;
+}
+
+/** sharedSentinel is the suite's Sentinel set, for tests that do not fail it over. */
+export function sharedSentinel(): Promise<Sentinel> {
+  sentinel ??= Sentinel.start();
+  return sentinel;
 }
 
 /** The four combinations every rule runs on. */
@@ -63,8 +70,16 @@ export async function stopShared(): Promise<void> {
         () => {},
       ),
     );
+  if (sentinel)
+    stopping.push(
+      sentinel.then(
+        (s) => s.stop(),
+        () => {},
+      ),
+    );
   single = undefined;
   cluster = undefined;
+  sentinel = undefined;
   await Promise.all(stopping);
 }
 

@@ -7,6 +7,7 @@
 
 import { stopChildren } from '../../helpers/child.js';
 import { stopShared } from './env.js';
+import { stopAll } from './servers.js';
 
 export const mochaHooks = {
   afterEach(): void {
@@ -14,5 +15,7 @@ export const mochaHooks = {
   },
   async afterAll(): Promise<void> {
     await stopShared();
+    // Whatever a failed test left running, by pid.
+    stopAll();
   },
 };
