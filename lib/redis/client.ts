@@ -27,7 +27,7 @@
  * - `CLIENT ID`: a number; `CLIENT UNBLOCK`: 0 or 1; `WAIT`: a number (on a
  *   Cluster, sent to the master of its first key).
  * - With ioredis' `keyPrefix`, ioredis prefixes the keys of every command
- *   (and XREAD replies name the prefixed keys); see {@link Connection.keyPrefix}.
+ *   (and XREAD replies name the prefixed keys); see `Connection.keyPrefix`.
  *   node-redis' `keyPrefix` applies to its typed commands only, not to the
  *   generic call used here.
  *
@@ -218,7 +218,7 @@ const quiet = (): void => {};
 const RAW = Object.freeze({ typeMapping: Object.freeze({}) });
 
 /**
- * optionsOf returns {@link RAW} for a node-redis client with a type
+ * optionsOf returns `RAW` for a node-redis client with a type
  * mapping, else undefined: passing options costs node-redis about a fifth
  * of its rate of small commands (64 concurrent EVALSHAs, measured), so
  * clients without a mapping get none.
@@ -254,7 +254,7 @@ const POLL_MS = 250;
 /**
  * endingOf watches `client` for its closing: the `events` it emits when the
  * user closes it, and, when `poll` is set (a client that emits none), its
- * readiness every {@link POLL_MS} while anyone listens.
+ * readiness every `POLL_MS` while anyone listens.
  */
 function endingOf(
   client: Emitter,
@@ -469,7 +469,7 @@ const SHARED_BLOCK_MS = 50;
  * shared is the blocking connection of a node-redis 5 Sentinel client,
  * which cannot duplicate itself: its own master connection, shared with
  * the user's commands, so a blocking read blocks for at most
- * {@link SHARED_BLOCK_MS} and re-checks come from the waker's next round.
+ * `SHARED_BLOCK_MS` and re-checks come from the waker's next round.
  */
 function shared(sentinel: NodeRedisSentinel, readiness: () => Readiness): Blocking {
   let open = true;
