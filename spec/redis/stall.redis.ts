@@ -151,6 +151,20 @@ describe('D7 the stalled-wait report of a Redis group: when it comes and when no
     }
   });
 
+  it('D7 a change of the counter starts the count again: each report shows the counter as it stands', async () => {
+    const wg = await RedisWaitGroup.create(client, uniqueName('stall'));
+    await wg.add(3);
+    const outcome = await runWaiter(target, wg.handle, 'progress', DEBUG);
+    expect(outcome.code, outcome.stderr).to.equal(0);
+    expect(outcome.stdout).to.equal('{"seen":3}\n');
+    const reports = reportsOf(outcome.stderr);
+    expect(reports.map((report) => /(\d) tasks? never finished/.exec(report)?.[1])).to.deep.equal([
+      '3',
+      '2',
+      '1',
+    ]);
+  });
+
   it('D7 D6 no report without debug mode', async () => {
     const wg = await RedisWaitGroup.create(client, uniqueName('stall'));
     await wg.add(1);
