@@ -18,8 +18,9 @@
  */
 
 // SPEC §10 D7. diagnostics.ts starts a watch for local and shared debug
-// groups; the Redis group calls startStallWatch() with a source of its own
-// (its units across processes) once it has debug mode.
+// groups; the Redis group (lib/redis/redis-waitgroup.ts) calls
+// startStallWatch() with a source of its own and a `warn` that reads its
+// units across processes before it emits.
 
 /** The code of the stalled-wait warning. */
 export const STALLED_WAIT_CODE = 'AWAITGROUP_STALLED_WAIT';

@@ -10,7 +10,7 @@
 
 import { randomBytes, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { type GoOptions, goName } from '../diagnostics.js';
+import { DEBUG_FROM_ENV, type GoOptions, goName } from '../diagnostics.js';
 import {
   counterOverflow,
   describe,
@@ -22,6 +22,7 @@ import {
   unavailable,
   type WaitGroupError,
 } from '../errors.js';
+import { emit, STALLED_WAIT_CODE, type StallWatch, startStallWatch } from '../stall.js';
 import { TASKS, traceTask, traceWait, WAITS } from '../tracing.js';
 import {
   type Connection,
@@ -78,6 +79,15 @@ export interface RedisWaitGroupOptions {
    * still recognised. Default 600,000 (10 minutes).
    */
   readonly retryWindow?: number | undefined;
+  /**
+   * Debug mode for this instance: a `wait()` of this process pending with no
+   * change of the group's counter for `AWAITGROUP_STALL_MS` ms (default
+   * 10 000) is reported with a warning (code `AWAITGROUP_STALLED_WAIT`)
+   * naming the group's unfinished units across processes, then again at
+   * doubling intervals while it stays stalled. Default: on when the
+   * environment variable `AWAITGROUP_DEBUG` is `1`, `true`, `yes` or `on`.
+   */
+  readonly debug?: boolean | undefined;
 }
 
 /** Options of {@link RedisWaitGroup.create}. */
@@ -249,6 +259,14 @@ export class RedisWaitGroup implements AsyncDisposable {
   };
   #renewer: ReturnType<typeof setInterval> | undefined;
   #renewing = false;
+  readonly #debug: boolean;
+  /** Debug mode: the stalled-wait watch while a wait of this process is pending. */
+  #stall: StallWatch | undefined;
+  /** Debug mode: how many changes of the counter (or generation) this process has seen. */
+  #changes = 0;
+  /** Debug mode: the counter and generation last read from Redis. */
+  #counterSeen: number | undefined;
+  #genSeen: number | undefined;
 
   private constructor(
     client: object,
@@ -273,6 +291,7 @@ export class RedisWaitGroup implements AsyncDisposable {
     this.#replicas = options.replicas;
     this.#retryFor = options.retryFor;
     this.#window = String(options.retryWindow);
+    this.#debug = options.debug;
   }
 
   /**
@@ -488,6 +507,8 @@ export class RedisWaitGroup implements AsyncDisposable {
       }
       this.#pending.add(pending);
       this.#watch(lastId);
+      // D7: debug mode reports a wait that stalls.
+      if (this.#debug) this.#watchStall(gen);
       if (signal !== undefined) {
         onAbort = () => {
           if (!this.#pending.has(pending)) return;
@@ -520,6 +541,7 @@ export class RedisWaitGroup implements AsyncDisposable {
       gen: Number(reply[2]),
       ttl: Number(reply[5]),
     };
+    if (this.#debug) this.#observe(state.counter, state.gen);
     if (!lost) return state;
     const info = reply[1];
     this.#lost ??= () => lostTask(info);
@@ -536,14 +558,23 @@ export class RedisWaitGroup implements AsyncDisposable {
    */
   async unfinished(options?: RedisCallOptions): Promise<RedisUnfinished[]> {
     const signal = signalOf(options, 'unfinished');
-    const reply = await this.#run(scripts.unfinished, [String(MAX_LISTED)], { signal });
+    return (await this.#unfinished({ signal })).units;
+  }
+
+  /** unfinished reads the open units with Redis' clock, the counter and how many tasks hold a lease. */
+  async #unfinished(options: RunOptions): Promise<Unfinished> {
+    const reply = await this.#run(scripts.unfinished, [String(MAX_LISTED)], options);
     if (reply[0] === 'tasklost') {
       const info = parse(reply[1]);
-      return [{ ...unitOf(info), since: Number.NaN, leaseExpiresAt: Number.NaN, expired: true }];
+      const units = [
+        { ...unitOf(info), since: Number.NaN, leaseExpiresAt: Number.NaN, expired: true },
+      ];
+      return { now: Number.NaN, counter: Number.NaN, live: 1, units };
     }
     this.#refuse(reply);
     const now = Number(reply[3]);
     const live = Number(reply[4]);
+    if (this.#debug) this.#observe(Number(reply[2]));
     const units: RedisUnfinished[] = [];
     for (let i = 5; i + 2 < reply.length; i += 3) {
       const leaseExpiresAt = Number(reply[i + 2]);
@@ -556,7 +587,56 @@ export class RedisWaitGroup implements AsyncDisposable {
     }
     const plain = Number(reply[2]) - live;
     if (plain > 0) units.push({ name: undefined, count: plain });
-    return units;
+    return { now, counter: Number(reply[2]), live, units };
+  }
+
+  /** observe counts a change of the counter (or generation) read from Redis: the stall watch's progress. */
+  #observe(counter: number, gen?: number): void {
+    if (this.#counterSeen !== undefined && counter !== this.#counterSeen) this.#changes++;
+    this.#counterSeen = counter;
+    if (gen === undefined) return;
+    if (this.#genSeen !== undefined && gen !== this.#genSeen) this.#changes++;
+    this.#genSeen = gen;
+  }
+
+  /**
+   * watchStall starts the stalled-wait watch for a pending wait, unless one
+   * runs. Its progress is what the re-checks already read, so it adds no
+   * round trip until it reports; a report reads the units across processes.
+   */
+  // SPEC §10 D7, §11 T4.
+  #watchStall(gen: number): void {
+    if (this.#stall !== undefined) return;
+    // The wait's registration read the generation; the next re-check reads the counter.
+    this.#genSeen = gen;
+    this.#counterSeen = undefined;
+    const watch = startStallWatch(
+      {
+        progress: () => this.#changes,
+        pending: () => this.#pending.size > 0,
+        report: (stalledMs) => {
+          const seconds = (stalledMs / 1000).toFixed(1);
+          return (
+            `RedisWaitGroup ${quote(this.name)}: ${plural(this.#pending.size, 'wait()')} pending in this ` +
+            `process with no change of the counter for ${seconds} s`
+          );
+        },
+      },
+      { warn: (head) => void this.#stallReport(watch, head) },
+    );
+    this.#stall = watch;
+  }
+
+  /** stallReport reads the unfinished units and emits the report, unless the wait settled meanwhile. */
+  async #stallReport(watch: StallWatch, head: string): Promise<void> {
+    let tail: string;
+    try {
+      tail = describeUnfinished(await this.#unfinished({ attempts: 1 }));
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      tail = `its unfinished units could not be read from Redis: ${message}`;
+    }
+    if (this.#stall === watch) emit(`${head}, ${tail}`, STALLED_WAIT_CODE);
   }
 
   /** `await using wg = …` waits for the group when the scope ends. */
@@ -564,9 +644,23 @@ export class RedisWaitGroup implements AsyncDisposable {
     return this.wait();
   }
 
-  /** The shape `util.inspect` shows. */
-  [Symbol.for('nodejs.util.inspect.custom')](): string {
-    return `RedisWaitGroup { name: ${JSON.stringify(this.name)}, pending: ${this.#pending.size} }`;
+  /**
+   * How Node's `util.inspect` shows the group: its name, its epoch and how
+   * many waits of this process are pending, in Node's own style.
+   */
+  [Symbol.for('nodejs.util.inspect.custom')](
+    _depth: number,
+    options: { stylize?: (text: string, style: string) => string },
+    inspect?: (value: unknown, options?: object) => string,
+  ): string {
+    const style = options?.stylize ?? ((text: string) => text);
+    const text = (value: string): string =>
+      typeof inspect === 'function' ? inspect(value, options) : style(quote(value), 'string');
+    const debug = this.#debug ? `, debug: ${style('true', 'boolean')}` : '';
+    return (
+      `RedisWaitGroup { name: ${text(this.name)}, epoch: ${text(this.handle.epoch)}, ` +
+      `pending: ${style(String(this.#pending.size), 'number')}${debug} }`
+    );
   }
 
   async #apply(
@@ -581,6 +675,7 @@ export class RedisWaitGroup implements AsyncDisposable {
     const args = [opId(), String(delta), id, lease, task, String(this.#lease), info];
     const reply = await this.#run(scripts.add, args, { signal });
     this.#refuse(reply, delta);
+    if (this.#debug && reply[0] === 'ok') this.#observe(Number(reply[2]));
     await this.#replicate(signal);
     this.#saw(reply);
   }
@@ -691,6 +786,8 @@ export class RedisWaitGroup implements AsyncDisposable {
   }
 
   #idle(): void {
+    this.#stall?.stop();
+    this.#stall = undefined;
     clearTimeout(this.#timer);
     this.#timer = undefined;
     const unwatch = this.#unwatch;
@@ -736,6 +833,7 @@ export class RedisWaitGroup implements AsyncDisposable {
       }
       const gen = Number(reply[2]);
       const counter = Number(reply[3]);
+      if (this.#debug) this.#observe(counter, gen);
       this.#released(gen);
       // A wait whose generation finds the counter at zero has nothing left to
       // wait for (its registration was lost with a rollback): it resolves.
@@ -1005,6 +1103,7 @@ interface Settings {
   readonly replicas: number;
   readonly retryFor: number;
   readonly retryWindow: number;
+  readonly debug: boolean;
 }
 
 function checkOptions(options: unknown, caller: string, connection: Connection): Settings {
@@ -1020,7 +1119,13 @@ function checkOptions(options: unknown, caller: string, connection: Connection):
       `${caller}: options must be an object like { ttl: 3_600_000 }, got ${describe(options)}`,
     );
   }
-  const { ttl, lease, prefix, replicas, retryFor, retryWindow } = options as RedisWaitGroupOptions;
+  const { ttl, lease, prefix, replicas, retryFor, retryWindow, debug } =
+    options as RedisWaitGroupOptions;
+  if (debug !== undefined && typeof debug !== 'boolean') {
+    throw new TypeError(
+      `${caller}: options.debug must be a boolean (true turns debug mode on), got ${describe(debug)}`,
+    );
+  }
   if (prefix !== undefined) {
     if (typeof prefix !== 'string') {
       throw new TypeError(
@@ -1046,6 +1151,7 @@ function checkOptions(options: unknown, caller: string, connection: Connection):
     retryFor: milliseconds(retryFor, 1, `${caller}: options.retryFor`) ?? DEFAULT_RETRY_FOR,
     retryWindow:
       milliseconds(retryWindow, 1, `${caller}: options.retryWindow`) ?? DEFAULT_RETRY_WINDOW,
+    debug: debug ?? DEBUG_FROM_ENV,
   };
 }
 
@@ -1076,4 +1182,58 @@ function signalOf(options: unknown, caller: string): AbortSignal | undefined {
     );
   }
   return signal;
+}
+
+/** What a read of the unfinished units gives: Redis' clock, the counter, the tasks holding a lease. */
+interface Unfinished {
+  readonly now: number;
+  readonly counter: number;
+  readonly live: number;
+  readonly units: RedisUnfinished[];
+}
+
+/** quote quotes a string the way Node's util.inspect does: in single quotes, unless it holds one. */
+function quote(text: string): string {
+  if (!text.includes("'")) return `'${text.replace(/\\/g, '\\\\')}'`;
+  return JSON.stringify(text);
+}
+
+/** plural is "1 task" or "2 tasks"; "wait()" becomes "wait()s". */
+function plural(count: number, word: string): string {
+  return `${count} ${word}${count === 1 ? '' : 's'}`;
+}
+
+/** seconds shows a span of ms as seconds, one decimal. */
+function seconds(ms: number): string {
+  return `${(Math.max(0, ms) / 1000).toFixed(1)} s`;
+}
+
+/**
+ * describeUnfinished is the stalled-wait report's list of units across
+ * processes: each go() task with its host, pid, age and lease, then what
+ * plain add() added.
+ */
+function describeUnfinished({ now, counter, live, units }: Unfinished): string {
+  const parts: string[] = [];
+  let tasks = 0;
+  for (const unit of units) {
+    if (unit.name === undefined) {
+      parts.push(unit.count > 1 ? `add() ×${unit.count}` : 'add()');
+      continue;
+    }
+    tasks++;
+    const owner = `go() task on host ${unit.host} pid ${unit.pid}`;
+    if (Number.isNaN(unit.since)) {
+      parts.push(`${unit.name} (${owner}, lease expired: the group is lost with it)`);
+      continue;
+    }
+    const lease = unit.expired
+      ? `lease expired ${seconds(now - unit.leaseExpiresAt)} ago, its process stopped renewing it`
+      : `lease live, expires in ${seconds(unit.leaseExpiresAt - now)}`;
+    parts.push(`${unit.name} (${owner}, started ${seconds(now - unit.since)} ago, ${lease})`);
+  }
+  // At most MAX_LISTED tasks are listed.
+  if (live > tasks) parts.push(`${live - tasks} more go() tasks`);
+  const count = Number.isNaN(counter) ? live : counter;
+  return `${plural(count, 'task')} never finished across processes: ${parts.join(', ')}`;
 }
