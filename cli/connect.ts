@@ -112,6 +112,8 @@ function nodeRedis(module: NodeRedisModule): Client {
       let failure: unknown;
       const client = module.createClient({
         url: url.href,
+        // RESP2's flat arrays, which the report reads; node-redis 6 speaks RESP3 by default.
+        RESP: 2,
         socket: { connectTimeout: CONNECT_TIMEOUT_MS, reconnectStrategy: false },
       });
       client.on('error', (error) => {
