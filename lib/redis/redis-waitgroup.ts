@@ -675,7 +675,13 @@ export class RedisWaitGroup implements AsyncDisposable {
     const args = [opId(), String(delta), id, lease, task, String(this.#lease), info];
     const reply = await this.#run(scripts.add, args, { signal });
     this.#refuse(reply, delta);
-    if (this.#debug && reply[0] === 'ok') this.#observe(Number(reply[2]));
+    if (reply[0] === 'ok') {
+      if (this.#debug) this.#observe(Number(reply[2]));
+      // This call's own release settles this instance's waits at once, before
+      // it returns (an abort after it is then ignored); other instances and
+      // processes hear it from the waker.
+      if (Number(reply[2]) === 0) this.#released(Number(reply[3]));
+    }
     await this.#replicate(signal);
     this.#saw(reply);
   }

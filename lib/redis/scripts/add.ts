@@ -14,7 +14,7 @@
  * ARGV[9] lease length in ms ('start')
  * ARGV[10] the task's name, host and pid as JSON ('start')
  *
- * Returns {'ok', version, counter}, {'again', version} (already applied),
+ * Returns {'ok', version, counter, gen}, {'again', version} (already applied),
  * {'negative' | 'overflow' | 'misuse', version, counter}, {'lost', why} or
  * {'tasklost', JSON}.
  *
@@ -59,7 +59,7 @@ if counter == 0 and waiters > 0 then
   gen = gen + 1
   redis.call('XADD', events, 'MAXLEN', '~', 64, '*', 'gen', gen)
   bell(gen, s[4])
-  return {'ok', commit(s, t, 'counter', 0, 'waiters', 0, 'gen', gen), 0}
+  return {'ok', commit(s, t, 'counter', 0, 'waiters', 0, 'gen', gen), 0, gen}
 end
-return {'ok', commit(s, t, 'counter', counter), counter}
+return {'ok', commit(s, t, 'counter', counter), counter, gen}
 `;
