@@ -72,7 +72,7 @@ async function close<I>(source: Source<I>): Promise<void> {
 
 /**
  * Puller takes items from a source one at a time, only when `room()` says
- * there is room (E17: lazily), and stops at the group's abort. It closes
+ * there is room (lazily), and stops at the group's abort. It closes
  * the source when it stops early; an error of the source itself becomes the
  * error of one more task, so that the group's policy handles it.
  *
@@ -80,7 +80,7 @@ async function close<I>(source: Source<I>): Promise<void> {
  * {@link wake} is called (a task's settle reaction, in map's own promise
  * chain): no promise and no await per item. mapIterable is not eager: its
  * consumer's `next()` calls wake, and the consumer's context is not the
- * one the mappers must run in (E12).
+ * one the mappers must run in.
  */
 class Puller<I> {
   readonly #eg: MapGroup;

@@ -67,7 +67,7 @@ export interface ErrGroupStats {
 
 /**
  * A task admitted while no slot was free. The promise `go()` returned is a
- * reaction to a promise made in `go()`'s own call (E12): settling it starts
+ * reaction to a promise made in `go()`'s own call: settling it starts
  * the task in the async context of that call, wherever the slot was freed.
  */
 interface Queued {
@@ -571,8 +571,8 @@ export class ErrGroup implements AsyncDisposable {
   }
 
   /**
-   * #startTracked is #start for a task with a timeout (E14) or in debug mode
-   * (E19). A task with a timeout gets a signal of its own, which follows the
+   * #startTracked is #start for a task with a timeout or in debug mode.
+   * A task with a timeout gets a signal of its own, which follows the
    * group's and aborts with a `TimeoutError` when its time is up; its
    * listener and timer go when the task settles, and its debug unit once it
    * counts as done.
@@ -641,7 +641,7 @@ export class ErrGroup implements AsyncDisposable {
   }
 
   /**
-   * #enqueue queues a task (E12): the promise it returns is a reaction to a
+   * #enqueue queues a task: the promise it returns is a reaction to a
    * promise made here, in go()'s async context, which #startQueued settles
    * when a slot is free. One promise more per queued task, as p-limit pays.
    */
@@ -666,7 +666,7 @@ export class ErrGroup implements AsyncDisposable {
   /**
    * #runQueued starts a task taken from the queue, in the async context of
    * its go(). Its slot was taken when it left the queue; if the signal
-   * aborted in between, the task never starts (E5): it is counted as dropped
+   * aborted in between, the task never starts: it is counted as dropped
    * and done, and its promise rejects with the signal's reason.
    */
   readonly #runQueued = (entry: Queued): Promise<unknown> => {
@@ -716,7 +716,7 @@ export class ErrGroup implements AsyncDisposable {
   /**
    * #startQueued hands free slots to queued tasks, first in first out. The
    * slot is taken here (the task counts as started and active), and the
-   * task's function is called in the reaction this schedules (E6, E12).
+   * task's function is called in the reaction this schedules.
    */
   #startQueued(): void {
     while (this.#active < this.#limit && this.#head !== undefined && !this.signal.aborted) {
