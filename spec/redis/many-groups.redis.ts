@@ -136,10 +136,15 @@ for (const kind of ['node-redis', 'node-redis5', 'ioredis', 'ioredis5'] as Kind[
 
     it('R21 subscribes to the release channel of each group with a pending wait, and unsubscribes when it has none', async () => {
       const prefix = uniqueName('subs');
+      // A group of another name keeps a wait pending, so the subscriber stays open.
+      const keeper = uniqueName('keeper');
+      const kept = await waitOnEach(connected, 1, keeper);
       const groups = await waitOnEach(connected, 200, prefix);
       await until(async () => (await subscribed(prefix)) === 200, 'every group is subscribed');
       await releaseAll(groups);
-      await until(async () => (await subscribed(prefix)) === 0, 'no group is subscribed');
+      await until(async () => (await subscribed(prefix)) === 0, 'no released group is subscribed');
+      expect(await subscribed(keeper)).to.equal(1);
+      await releaseAll(kept);
     });
 
     it('R21 R5 a release while the subscriber connections are killed is not lost', async () => {
