@@ -106,11 +106,13 @@ end
 -- bell rings the release of generation gen for every process: on one
 -- server the stream every process reads; on a Cluster a message on the
 -- group's shard channel <prefix>{name}:release (its slot, so a script may
--- publish it), which the processes waiting on the group subscribe to.
+-- publish it), which the processes waiting on the group subscribe to. A
+-- user not allowed to publish there (an older ACL) still releases: the
+-- processes then read the stream, as their subscription is refused too.
 local function bell(gen, ttl)
   local key = KEYS[6]
   if not key then
-    redis.call('SPUBLISH', state .. ':release', gen)
+    redis.pcall('SPUBLISH', state .. ':release', gen)
     return
   end
   redis.call('XADD', key, 'MAXLEN', '~', 1000, '*', 'k', state, 'e', ARGV[1], 'gen', gen)
