@@ -95,9 +95,10 @@ export interface Connection {
    */
   duplicate(): Promise<Blocking>;
   /**
-   * subscriber opens a new Cluster connection for shard channels (sharded
-   * pub/sub): node-redis 5 and 6 Cluster clients, ioredis 5 and 6 Cluster
-   * clients (a duplicate with `shardedSubscribers: true`). Absent where the
+   * subscriber opens a subscriber for shard channels (sharded pub/sub):
+   * node-redis 5 and 6 Cluster clients (the client itself, which opens one
+   * connection per master while it has subscriptions there), ioredis 5 and 6
+   * Cluster clients (a duplicate with `shardedSubscribers: true`). Absent where the
    * client cannot subscribe to shard channels (a single server, Sentinel,
    * iovalkey's or an older ioredis' Cluster).
    */
@@ -141,6 +142,7 @@ export interface Subscriber {
 interface Emitter {
   on(event: string, listener: (...args: unknown[]) => void): unknown;
   once(event: string, listener: (...args: unknown[]) => void): unknown;
+  removeListener(event: string, listener: (...args: unknown[]) => void): unknown;
 }
 interface NodeRedisBase extends Emitter {
   readonly isOpen: boolean;
@@ -622,30 +624,39 @@ function ioredis(client: IORedis): Connection {
 }
 
 /**
- * nodeRedisSubscriber subscribes through a duplicate of a node-redis
- * Cluster, which holds one subscriber connection per master and
- * re-subscribes after a reconnect by itself.
+ * nodeRedisSubscriber subscribes through the user's node-redis Cluster
+ * itself: it opens one subscriber connection per master that holds a
+ * subscribed channel, closes it when none is left, and re-subscribes after
+ * a reconnect by itself.
  */
 async function nodeRedisSubscriber(cluster: NodeRedisCluster): Promise<Subscriber> {
-  const copy = cluster.duplicate();
-  copy.on('error', quiet);
-  await copy.connect();
+  const subscriptions = new Set<() => Promise<void>>();
+  const events: [string, () => void][] = [];
   return {
     async subscribe(channel, onMessage) {
       const listener = (message: unknown): void => onMessage(String(message));
-      await copy.sSubscribe?.(channel, listener);
-      return async () => {
-        await copy.sUnsubscribe?.(channel, listener);
+      await cluster.sSubscribe?.(channel, listener);
+      const stop = async (): Promise<void> => {
+        if (!subscriptions.delete(stop)) return;
+        await cluster.sUnsubscribe?.(channel, listener);
       };
+      subscriptions.add(stop);
+      return stop;
     },
     onReconnect(listener) {
       // node-redis 6 emits 'node-ready' for every (re)connection of a node's
       // client; node-redis 5 only for its first, but 'node-reconnecting' for
       // each retry: the caller re-checks again later for it.
-      copy.on('node-ready', () => listener(true));
-      copy.on('node-reconnecting', () => listener(false));
+      events.push(
+        ['node-ready', () => listener(true)],
+        ['node-reconnecting', () => listener(false)],
+      );
+      for (const [event, handler] of events) cluster.on(event, handler);
     },
-    close: () => void copy.destroy(),
+    close() {
+      for (const [event, handler] of events.splice(0)) cluster.removeListener(event, handler);
+      for (const stop of [...subscriptions]) stop().catch(quiet);
+    },
   };
 }
 
