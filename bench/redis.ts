@@ -625,18 +625,25 @@ async function interleave<const T extends readonly (() => Promise<number>)[]>(
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   if (process.argv.includes('--many')) {
-    // The many-groups rows alone: --many [--quick] [--no-cluster] [--single-kind=ioredis]
-    const sizes = process.argv.includes('--quick') ? QUICK : FULL;
+    // The many-groups rows alone:
+    // --many [--quick] [--no-cluster] [--no-single] [--single-kind=ioredis] [--groups=1000]
+    const groups = Number(process.argv.find((arg) => arg.startsWith('--groups='))?.split('=')[1]);
+    const sizes = {
+      ...(process.argv.includes('--quick') ? QUICK : FULL),
+      ...(Number.isSafeInteger(groups) && groups > 0 ? { groups } : {}),
+    };
     const only = process.argv.find((arg) => arg.startsWith('--single-kind='))?.split('=')[1];
     const kinds = (['node-redis', 'ioredis'] as const).filter(
       (k) => only === undefined || k === only,
     );
-    const server = await Server.start();
-    try {
-      for (const kind of kinds)
-        for (const row of await manyGroups(kind, [server], false, sizes)) print(row);
-    } finally {
-      await server.stop();
+    if (!process.argv.includes('--no-single')) {
+      const server = await Server.start();
+      try {
+        for (const kind of kinds)
+          for (const row of await manyGroups(kind, [server], false, sizes)) print(row);
+      } finally {
+        await server.stop();
+      }
     }
     if (!process.argv.includes('--no-cluster')) {
       const cluster = await Cluster.start();

@@ -95,6 +95,15 @@ export interface Connection {
    */
   duplicate(): Promise<Blocking>;
   /**
+   * subscriber opens a subscriber for shard channels (sharded pub/sub):
+   * node-redis 5 and 6 Cluster clients (the client itself, which opens one
+   * connection per master while it has subscriptions there), ioredis 5 and 6
+   * Cluster clients (a duplicate with `shardedSubscribers: true`). Absent where the
+   * client cannot subscribe to shard channels (a single server, Sentinel,
+   * iovalkey's or an older ioredis' Cluster).
+   */
+  readonly subscriber: (() => Promise<Subscriber>) | undefined;
+  /**
    * onEnd calls `listener` once when the user closes the client, whichever
    * way they close it (at once, asynchronously, if it is closed already).
    */
@@ -109,9 +118,31 @@ export interface Blocking {
   close(): void;
 }
 
+/**
+ * A Cluster connection subscribed to shard channels. Messages published
+ * while it is disconnected are lost: `onReconnect` says when that may have
+ * happened.
+ */
+export interface Subscriber {
+  /**
+   * subscribe calls `onMessage` with each message published on `channel`
+   * (the client's own key prefix is not added) from when it resolves; it
+   * resolves to the function that stops it.
+   */
+  subscribe(channel: string, onMessage: (message: string) => void): Promise<() => Promise<void>>;
+  /**
+   * onReconnect calls `listener(false)` each time a connection of it failed
+   * or is reconnecting, and `listener(true)` each time one is (again)
+   * connected and subscribed.
+   */
+  onReconnect(listener: (subscribed: boolean) => void): void;
+  close(): void;
+}
+
 interface Emitter {
   on(event: string, listener: (...args: unknown[]) => void): unknown;
   once(event: string, listener: (...args: unknown[]) => void): unknown;
+  removeListener(event: string, listener: (...args: unknown[]) => void): unknown;
 }
 interface NodeRedisBase extends Emitter {
   readonly isOpen: boolean;
@@ -141,6 +172,8 @@ interface NodeRedisCluster extends NodeRedisBase {
     options?: object,
   ): Promise<unknown>;
   duplicate(): NodeRedisCluster;
+  sSubscribe?(channel: string, listener: (message: string) => void): Promise<unknown>;
+  sUnsubscribe?(channel: string, listener: (message: string) => void): Promise<unknown>;
   /** node-redis 6: the connection to the master (or a replica) of `key`'s slot. */
   getNodeClientForKey?(
     key: string,
@@ -171,8 +204,11 @@ interface IORedis extends Emitter {
   readonly startupNodes?: readonly ({ readonly host?: string; readonly port?: number } | string)[];
   readonly slots?: readonly (readonly string[] | undefined)[];
   call(command: string, ...args: string[]): Promise<unknown>;
-  duplicate(): IORedis;
+  duplicate(startupNodes?: never[], options?: { shardedSubscribers?: boolean }): IORedis;
   disconnect(): void;
+  /** A Cluster that can subscribe to shard channels has this method (ioredis ≥ 5.7). */
+  readonly createShardedSubscriberGroup?: unknown;
+  readonly shardedSubscribers?: unknown;
   /** A Cluster's node connections. */
   nodes?(role: 'master' | 'slave' | 'all'): readonly IORedis[];
 }
@@ -380,6 +416,7 @@ function nodeRedis(client: NodeRedisClient): Connection {
         close: () => void copy.destroy(),
       };
     },
+    subscriber: undefined,
     onEnd: ending.onEnd,
   };
 }
@@ -422,6 +459,8 @@ function nodeRedisCluster(cluster: NodeRedisCluster): Connection {
         close: () => void copy.destroy(),
       };
     },
+    subscriber:
+      typeof cluster.sSubscribe === 'function' ? () => nodeRedisSubscriber(cluster) : undefined,
     onEnd: ending.onEnd,
   };
 }
@@ -458,6 +497,7 @@ function nodeRedisSentinel(sentinel: NodeRedisSentinel): Connection {
         close: () => void copy.destroy(),
       };
     },
+    subscriber: undefined,
     onEnd: ending.onEnd,
   };
 }
@@ -575,7 +615,98 @@ function ioredis(client: IORedis): Connection {
         close: () => copy.disconnect(),
       };
     },
+    subscriber:
+      cluster && typeof client.createShardedSubscriberGroup === 'function'
+        ? () => ioredisSubscriber(client)
+        : undefined,
     onEnd: ending.onEnd,
+  };
+}
+
+/**
+ * nodeRedisSubscriber subscribes through the user's node-redis Cluster
+ * itself: it opens one subscriber connection per master that holds a
+ * subscribed channel, closes it when none is left, and re-subscribes after
+ * a reconnect by itself.
+ */
+async function nodeRedisSubscriber(cluster: NodeRedisCluster): Promise<Subscriber> {
+  const subscriptions = new Set<() => Promise<void>>();
+  const events: [string, () => void][] = [];
+  return {
+    async subscribe(channel, onMessage) {
+      const listener = (message: unknown): void => onMessage(String(message));
+      await cluster.sSubscribe?.(channel, listener);
+      const stop = async (): Promise<void> => {
+        if (!subscriptions.delete(stop)) return;
+        await cluster.sUnsubscribe?.(channel, listener);
+      };
+      subscriptions.add(stop);
+      return stop;
+    },
+    onReconnect(listener) {
+      // node-redis 6 emits 'node-ready' for every (re)connection of a node's
+      // client; node-redis 5 only for its first, but 'node-reconnecting' for
+      // each retry: the caller re-checks again later for it.
+      events.push(
+        ['node-ready', () => listener(true)],
+        ['node-reconnecting', () => listener(false)],
+      );
+      for (const [event, handler] of events) cluster.on(event, handler);
+    },
+    close() {
+      for (const [event, handler] of events.splice(0)) cluster.removeListener(event, handler);
+      for (const stop of [...subscriptions]) stop().catch(quiet);
+    },
+  };
+}
+
+/**
+ * ioredisSubscriber subscribes through a duplicate of an ioredis Cluster
+ * with `shardedSubscribers: true`: one subscriber connection per master,
+ * replaced and re-subscribed by the Cluster when it is lost.
+ */
+async function ioredisSubscriber(cluster: IORedis): Promise<Subscriber> {
+  const copy = cluster.duplicate([], { shardedSubscribers: true });
+  copy.on('error', quiet);
+  const listeners = new Map<string, Set<(message: string) => void>>();
+  copy.on('smessage', (channel, message) => {
+    for (const listener of [...(listeners.get(String(channel)) ?? [])]) listener(String(message));
+  });
+  // Lower case: ioredis routes ssubscribe and sunsubscribe to its subscribers by name.
+  const call = (command: string, channel: string): Promise<unknown> => {
+    if (copy.status === 'end') return Promise.reject(new Error('Connection is closed.'));
+    return copy.call(command, channel);
+  };
+  return {
+    async subscribe(channel, onMessage) {
+      let set = listeners.get(channel);
+      if (set === undefined) {
+        set = new Set();
+        listeners.set(channel, set);
+      }
+      const first = set.size === 0;
+      set.add(onMessage);
+      try {
+        if (first) await call('ssubscribe', channel);
+      } catch (error) {
+        set.delete(onMessage);
+        if (set.size === 0 && listeners.get(channel) === set) listeners.delete(channel);
+        throw error;
+      }
+      return async () => {
+        const current = listeners.get(channel);
+        if (current === undefined || !current.delete(onMessage) || current.size > 0) return;
+        listeners.delete(channel);
+        await call('sunsubscribe', channel);
+      };
+    },
+    onReconnect(listener) {
+      // A lost subscriber connection is '-node'; its replacement, subscribed
+      // again, is 'subscribersReady'.
+      copy.on('-node', () => listener(false));
+      copy.on('subscribersReady', () => listener(true));
+    },
+    close: () => copy.disconnect(),
   };
 }
 

@@ -12,11 +12,18 @@
  * the same for one group as for ten thousand. Entries this process read
  * before a wait began watching are kept for a while and replayed to it.
  *
- * On a Cluster one command may only name keys of one slot, so each group's
- * own release stream gets its own read loop on the duplicate Cluster
- * client, which holds one connection per node: loops of streams on the
- * same node take turns on it, with a short block while more than one is
- * active.
+ * On a Cluster one command may only name keys of one slot, so the bell
+ * cannot be used: a release is also published on the group's shard channel
+ * `<prefix>{name}:release` (its own slot), and the waker subscribes to the
+ * channel of each group that has a pending wait, on one subscriber client
+ * (one connection per master), and unsubscribes when it has none. A
+ * message published while the subscriber is disconnected is lost, so its
+ * reconnect, and each new subscription once it is active, re-check the
+ * groups. For a Cluster client that cannot subscribe to shard channels,
+ * each group's own release stream gets its own read loop on the duplicate
+ * Cluster client, which holds one connection per node: loops of streams on
+ * the same node take turns on it, with a short block while more than one
+ * is active.
  *
  * Nothing here ever throws into the process: a failed read, a reply of an
  * unknown shape or a closed client becomes a re-check or a close.
@@ -27,7 +34,7 @@
  * @module
  */
 
-import type { Blocking, Connection } from './client.js';
+import type { Blocking, Connection, Subscriber } from './client.js';
 
 /** What a waker tells a watching group. */
 export interface Watcher {
@@ -42,6 +49,8 @@ export interface Watcher {
 interface Stream {
   lastId: string;
   readonly watchers: Set<Watcher>;
+  /** Cluster with a subscriber: the subscription to the group's channel, once active its stop. */
+  subscription?: Promise<(() => Promise<void>) | undefined>;
 }
 
 /** One release read from the bell. */
@@ -67,6 +76,12 @@ const KEPT = 1024;
 const LINGER_MS = 20;
 const SHARED_BLOCK_MS = 100;
 const RETRY_MS = 100;
+/**
+ * After a subscriber connection said it failed, the groups are re-checked
+ * at once and again after these delays: a client may say it is
+ * reconnecting but not when it is subscribed again (node-redis 5).
+ */
+const RESUBSCRIBED_MS = [1000, 3000];
 
 const wakers = new WeakMap<object, Map<string, Waker>>();
 
@@ -100,6 +115,8 @@ export class Waker {
   #bellId: string | undefined;
   readonly #rungs: Rung[] = [];
   #blocking: Promise<Blocking> | undefined;
+  #subscriber: Promise<Subscriber> | undefined;
+  #resubscribed: ReturnType<typeof setTimeout>[] = [];
   #loops = 0;
   #running = false;
   #closed = false;
@@ -142,8 +159,9 @@ export class Waker {
     stream.watchers.add(watcher);
     if (this.#connection.cluster) {
       if (fresh) {
-        this.#loops++;
-        this.#loop([key]).catch(() => {});
+        // Clients without sharded pub/sub (iovalkey, ioredis before 5.7) read the stream.
+        if (this.#connection.subscriber !== undefined) this.#listen(key, stream);
+        else this.#follow(key);
       }
     } else {
       this.#replay(key, lastId, watcher);
@@ -157,6 +175,11 @@ export class Waker {
       watched.watchers.delete(watcher);
       if (watched.watchers.size === 0 && this.#streams.get(key) === watched) {
         this.#streams.delete(key);
+        watched.subscription
+          ?.then((stop) => stop?.())
+          .catch(() => {
+            // A subscriber that failed or closed has no subscription left.
+          });
         if (this.#streams.size === 0) this.#closeWhenIdle();
       }
     };
@@ -188,6 +211,71 @@ export class Waker {
     });
   }
 
+  /** follow starts a read loop of one group's release stream (Cluster). */
+  #follow(key: string): void {
+    this.#loops++;
+    this.#loop([key]).catch(() => {});
+  }
+
+  /**
+   * listen subscribes to the release channel of group stream `key`
+   * (`<prefix>{name}:events` → `<prefix>{name}:release`, with the client's
+   * own key prefix, which the script's key carries). Once the subscription
+   * is active the group is re-checked: a release may have come before. If
+   * it cannot subscribe (an ACL user without the channel), it reads the
+   * stream instead.
+   */
+  #listen(key: string, stream: Stream): void {
+    const channel = `${this.#connection.keyPrefix}${key.replace(/:events$/, '')}:release`;
+    const subscription = this.#openSubscriber().then((subscriber) =>
+      subscriber.subscribe(channel, (message) => {
+        if (this.#streams.get(key) === stream) this.#tell(stream, Number(message));
+      }),
+    );
+    stream.subscription = subscription.then(
+      (stop) => stop,
+      () => undefined,
+    );
+    subscription.then(
+      (stop) => {
+        if (this.#streams.get(key) === stream) this.#recheckStream(stream);
+        else stop().catch(() => {});
+      },
+      () => {
+        if (this.#streams.get(key) === stream && !this.#closed) this.#follow(key);
+      },
+    );
+  }
+
+  #openSubscriber(): Promise<Subscriber> {
+    const open = this.#connection.subscriber;
+    if (open === undefined) return Promise.reject(new Error('no subscriber'));
+    if (this.#subscriber === undefined) {
+      const opening = open().then((subscriber) => {
+        subscriber.onReconnect((subscribed) => this.#reconnected(subscribed));
+        return subscriber;
+      });
+      opening.catch(() => {
+        if (this.#subscriber === opening) this.#subscriber = undefined;
+      });
+      this.#subscriber = opening;
+    }
+    return this.#subscriber;
+  }
+
+  /** reconnected: a subscriber connection failed or came back; messages may have been lost. */
+  #reconnected(subscribed: boolean): void {
+    this.#recheckAll();
+    for (const timer of this.#resubscribed) clearTimeout(timer);
+    this.#resubscribed = [];
+    if (subscribed) return;
+    this.#resubscribed = RESUBSCRIBED_MS.map((ms) => {
+      const timer = setTimeout(() => this.#recheckAll(), ms);
+      timer.unref();
+      return timer;
+    });
+  }
+
   #open(): Promise<Blocking> {
     if (this.#blocking === undefined) {
       const opening = this.#connection.duplicate().then((blocking) => {
@@ -208,10 +296,12 @@ export class Waker {
    */
   #closeWhenIdle(): void {
     const blocking = this.#blocking;
-    if (blocking === undefined) return;
+    const subscriber = this.#subscriber;
+    if (blocking === undefined && subscriber === undefined) return;
     clearTimeout(this.#idle);
     this.#idle = setTimeout(() => {
-      if (this.#blocking === blocking && this.#streams.size === 0) this.#close();
+      if (this.#streams.size > 0) return;
+      if (this.#blocking === blocking && this.#subscriber === subscriber) this.#close();
     }, LINGER_MS);
     // The open connection keeps the process alive until then, not the timer.
     this.#idle.unref();
@@ -219,6 +309,20 @@ export class Waker {
 
   #close(): void {
     clearTimeout(this.#idle);
+    for (const timer of this.#resubscribed) clearTimeout(timer);
+    this.#resubscribed = [];
+    const subscriber = this.#subscriber;
+    this.#subscriber = undefined;
+    subscriber?.then(
+      (connection) => {
+        try {
+          connection.close();
+        } catch {
+          // Already closed.
+        }
+      },
+      () => {},
+    );
     const blocking = this.#blocking;
     this.#blocking = undefined;
     blocking?.then(
@@ -349,6 +453,16 @@ export class Waker {
       try {
         if (Number.isSafeInteger(gen)) watcher.released(gen);
         else watcher.recheck();
+      } catch {
+        // A watcher's failure is its own.
+      }
+    }
+  }
+
+  #recheckStream(stream: Stream): void {
+    for (const watcher of [...stream.watchers]) {
+      try {
+        watcher.recheck();
       } catch {
         // A watcher's failure is its own.
       }

@@ -447,7 +447,9 @@ for (const { kind, cluster } of MATRIX) {
             .join('\n')
             .split('\n');
         const blocked = async (): Promise<number> =>
-          (await list()).filter((line) => / cmd=xread /.test(line)).length;
+          // On a Cluster the release channels' subscriber stands in for the blocking reads.
+          (await list()).filter((line) => / cmd=(xread|ssubscribe|sunsubscribe) /.test(line))
+            .length;
         const groups = await Promise.all(
           [0, 1, 2].map(() => RedisWaitGroup.create(client, uniqueName())),
         );
@@ -457,7 +459,10 @@ for (const { kind, cluster } of MATRIX) {
         for (const wg of groups) await registered(wg, 334);
         await until(async () => (await blocked()) > 0, 'a blocking read is parked');
         await expectPending(Promise.race(waits));
-        expect((await list()).length - before).to.be.at.most(servers.length);
+        // An ioredis Cluster subscribes through a duplicate with sharded subscribers (one
+        // connection per master), which also holds one connection of its own for the slot map.
+        const control = cluster && kind === 'ioredis' ? 1 : 0;
+        expect((await list()).length - before).to.be.at.most(servers.length + control);
         expect(await blocked()).to.be.at.most(servers.length);
         await Promise.all(groups.map((wg) => wg.done()));
         await Promise.all(waits);

@@ -31,7 +31,9 @@
  *                                 under the prefix (fields k: the state key,
  *                                 e: its epoch, gen), which one read of each
  *                                 process serves; only on one server (on a
- *                                 Cluster it would be another slot)
+ *                                 Cluster it would be another slot: there a
+ *                                 release is also published on the shard
+ *                                 channel <prefix>{name}:release, message gen)
  * ARGV[1] the epoch the caller attached to
  * ARGV[2] the highest version the caller has seen ('0' if none)
  * ARGV[3] how long operation ids are kept for a retry, in ms
@@ -101,10 +103,18 @@ local function prune(s, t)
     redis.call('HDEL', ops, unpack(old))
   end
 end
--- bell rings the release of generation gen for every process (one server).
+-- bell rings the release of generation gen for every process: on one
+-- server the stream every process reads; on a Cluster a message on the
+-- group's shard channel <prefix>{name}:release (its slot, so a script may
+-- publish it), which the processes waiting on the group subscribe to. A
+-- user not allowed to publish there (an older ACL) still releases: the
+-- processes then read the stream, as their subscription is refused too.
 local function bell(gen, ttl)
   local key = KEYS[6]
-  if not key then return end
+  if not key then
+    redis.pcall('SPUBLISH', state .. ':release', gen)
+    return
+  end
   redis.call('XADD', key, 'MAXLEN', '~', 1000, '*', 'k', state, 'e', ARGV[1], 'gen', gen)
   if redis.call('PTTL', key) < tonumber(ttl) then redis.call('PEXPIRE', key, ttl) end
 end
