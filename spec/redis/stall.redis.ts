@@ -61,6 +61,25 @@ function reportsOf(stderr: string, code = 'AWAITGROUP_STALLED_WAIT'): string[] {
 
 const escapeRe = (text: string): string => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 
+/**
+ * expectTwoReports asserts that a child's stderr holds two stalled-wait
+ * reports of the group `name`, each ending with `units` (a regular
+ * expression), and returns them.
+ */
+function expectTwoReports(stderr: string, name: string, units: string): string[] {
+  const reports = reportsOf(stderr);
+  expect(reports, stderr).to.have.length(2);
+  for (const report of reports) {
+    expect(report).to.match(
+      new RegExp(
+        `^RedisWaitGroup '${escapeRe(name)}': 1 wait\\(\\) pending in this process with no change ` +
+          `of the counter for ${SECONDS}, ${units}$`,
+      ),
+    );
+  }
+  return reports;
+}
+
 const DEBUG = { AWAITGROUP_DEBUG: '1', AWAITGROUP_STALL_MS: STALL_MS } as const;
 
 /**
@@ -102,18 +121,13 @@ for (const { kind, cluster } of MATRIX) {
       const outcome = await runWaiter(on.target, wg.handle, 'stalled', DEBUG);
       expect(outcome.code, outcome.stderr).to.equal(0);
       expect(outcome.stdout).to.equal('settled\n');
-      const reports = reportsOf(outcome.stderr);
-      expect(reports, outcome.stderr).to.have.length(2);
-      for (const report of reports) {
-        expect(report).to.match(
-          new RegExp(
-            `^RedisWaitGroup '${escapeRe(wg.name)}': 1 wait\\(\\) pending in this process with no change ` +
-              `of the counter for ${SECONDS}, 2 tasks never finished across processes: ` +
-              `fetch /slow \\(go\\(\\) task on host ${escapeRe(hostname())} pid ${pid}, started ${SECONDS} ago, ` +
-              `lease live, expires in ${SECONDS}\\), add\\(\\)$`,
-          ),
-        );
-      }
+      const reports = expectTwoReports(
+        outcome.stderr,
+        wg.name,
+        '2 tasks never finished across processes: ' +
+          `fetch /slow \\(go\\(\\) task on host ${escapeRe(hostname())} pid ${pid}, started ${SECONDS} ago, ` +
+          `lease live, expires in ${SECONDS}\\), add\\(\\)`,
+      );
       // The second report comes after a longer stall than the first.
       const waited = reports.map((report) => Number(/for (\d+\.\d) s/.exec(report)?.[1]));
       expect(waited[1]).to.be.greaterThan(waited[0] ?? 0);
@@ -132,16 +146,11 @@ describe('D7 the stalled-wait report of a Redis group: when it comes and when no
       AWAITGROUP_STALL_MS: STALL_MS,
     });
     expect(outcome.code, outcome.stderr).to.equal(0);
-    const reports = reportsOf(outcome.stderr);
-    expect(reports, outcome.stderr).to.have.length(2);
-    for (const report of reports) {
-      expect(report).to.match(
-        new RegExp(
-          `^RedisWaitGroup '${escapeRe(wg.name)}': 1 wait\\(\\) pending in this process with no change ` +
-            `of the counter for ${SECONDS}, 3 tasks never finished across processes: add\\(\\) ×3$`,
-        ),
-      );
-    }
+    expectTwoReports(
+      outcome.stderr,
+      wg.name,
+      '3 tasks never finished across processes: add\\(\\) ×3',
+    );
   });
 
   it('D7 a change of the counter starts the count again: each report shows the counter as it stands', async () => {
