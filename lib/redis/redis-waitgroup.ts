@@ -700,13 +700,12 @@ export class RedisWaitGroup implements AsyncDisposable {
     const deadline = performance.now() + bound;
     let slice = WAIT_SLICE_MS;
     let acks = 0;
+    /** The client's own timeout, if it cut the last WAIT short. */
     let cut: unknown;
     for (;;) {
       const ms = Math.max(1, Math.min(slice, Math.ceil(deadline - performance.now())));
       const args = ['WAIT', String(this.#replicas), String(ms)];
       try {
-        // One attempt: a WAIT sent again after a reconnect would wait for nothing
-        // (a new connection has written nothing) and report replicas that may lack the change.
         const reply = await this.#call(() => this.#connection.call(this.#keys[0], args), {
           signal,
           attempts: 1,
@@ -714,27 +713,44 @@ export class RedisWaitGroup implements AsyncDisposable {
         });
         acks = Number(reply);
         cut = undefined;
+        if (acks >= this.#replicas) return;
       } catch (error) {
-        // The client gave up on the slice itself (its own command timeout) on the same
-        // connection, where the server still runs it: shorter slices fit once it has
-        // drained, and each WAIT waits for the same write.
-        if (!timedOutByClient(error)) throw error;
+        const cause = error instanceof Error ? error.cause : undefined;
+        if (!timedOutByClient(error)) {
+          // Not sent again: a WAIT that is the first command of a new connection
+          // waits for nothing (measured: it counted a stopped replica at once).
+          if (cause !== undefined && isTransient(cause)) throw this.#replicasUnknown(cause);
+          throw error;
+        }
+        // The client gave up on the slice (its own command timeout) on the same
+        // connection, where the server still runs it: shorter slices fit once it
+        // has drained, and each WAIT waits for the same write.
         slice = Math.max(MIN_WAIT_SLICE_MS, Math.floor(slice / 2));
-        cut = (error as Error).cause;
+        cut = cause;
       }
-      if (cut === undefined && acks >= this.#replicas) return;
       if (performance.now() >= deadline) break;
     }
     const answer =
       cut === undefined
         ? `only ${acks} of the ${this.#replicas} replicas asked for (options.replicas) acknowledged`
-        : `the client's own command timeout cut every WAIT for the ${this.#replicas} replicas ` +
+        : `the client's own command timeout cut the WAITs for the ${this.#replicas} replicas ` +
           'asked for (options.replicas) short: none was seen to acknowledge';
     throw unavailable(
       `Redis did not answer: ${answer} the change within ${bound} ms on ` +
         `${this.#connection.describeServer()}; check that the replicas are up and connected ` +
         '(INFO replication). The change was applied on the master and may be lost in a failover',
       cut,
+    );
+  }
+
+  /** replicasUnknown is the error of a connection lost while its change waited for the replicas. */
+  #replicasUnknown(cause: unknown): WaitGroupError {
+    return unavailable(
+      `Redis did not answer: the connection to ${this.#connection.describeServer()} was lost ` +
+        `while the change waited for the ${this.#replicas} replicas asked for (options.replicas), ` +
+        'so whether they have it is unknown. The change was applied on the master: ' +
+        'done({ id }) is safe to call again',
+      cause,
     );
   }
 
