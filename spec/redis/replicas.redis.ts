@@ -122,7 +122,7 @@ describe('R17 replicas: n', function () {
           'ERR_WAITGROUP_UNAVAILABLE',
           'awaitgroup: Redis did not answer',
         );
-        expect(error.message).to.match(/of the 1 replicas asked for \(options\.replicas\)/);
+        expect(error.message).to.match(/the 1 replicas asked for \(options\.replicas\)/);
         expect(error.message).to.not.match(/timed out/i);
         // Each WAIT blocks on the server for its whole slice: a bounded number fits in retryFor.
         expect(await waitsSent()).to.be.within(2, 40);
