@@ -686,27 +686,72 @@ export class RedisWaitGroup implements AsyncDisposable {
     this.#saw(reply);
   }
 
-  /** replicate waits until `replicas` replicas have the change, within retryFor. */
+  /**
+   * replicate waits until `replicas` replicas have the change, within
+   * retryFor. It sends WAIT in slices of at most {@link WAIT_SLICE_MS}, on
+   * the connection that wrote the change, so that no slice outlives a
+   * client's own command timeout (ioredis `commandTimeout`) and the user's
+   * other commands on that connection wait at most one slice behind it.
+   */
   async #replicate(signal: AbortSignal | undefined): Promise<void> {
     if (this.#replicas === 0) return;
-    // Within retryFor, leaving the reply time to arrive before the call's own bound.
-    const timeout = Math.max(1, Math.floor(this.#retryFor * 0.8));
-    const args = ['WAIT', String(this.#replicas), String(timeout)];
-    const acks = Number(
-      await this.#call(() => this.#connection.call(this.#keys[0], args), {
-        signal,
-        // WAIT answers after its timeout at the latest: give the answer time to come.
-        limit: timeout + Math.max(1000, this.#retryFor / 2),
-      }),
-    );
-    if (!(acks >= this.#replicas)) {
-      throw unavailable(
-        `Redis did not answer: only ${acks} of the ${this.#replicas} replicas asked for ` +
-          `(options.replicas) acknowledged the change within ${timeout} ms on ` +
-          `${this.#connection.describeServer()}; check that the replicas are up and connected ` +
-          '(INFO replication). The change was applied on the master and may be lost in a failover',
-      );
+    // R17 bounded by R14's retryFor: the replicas have 0.8 of it, the last reply the rest.
+    const bound = Math.max(1, Math.floor(this.#retryFor * 0.8));
+    const deadline = performance.now() + bound;
+    let slice = WAIT_SLICE_MS;
+    let acks = 0;
+    /** The client's own timeout, if it cut the last WAIT short. */
+    let cut: unknown;
+    for (;;) {
+      const ms = Math.max(1, Math.min(slice, Math.ceil(deadline - performance.now())));
+      const args = ['WAIT', String(this.#replicas), String(ms)];
+      try {
+        const reply = await this.#call(() => this.#connection.call(this.#keys[0], args), {
+          signal,
+          attempts: 1,
+          limit: ms + Math.max(1000, this.#retryFor / 5),
+        });
+        acks = Number(reply);
+        cut = undefined;
+        if (acks >= this.#replicas) return;
+      } catch (error) {
+        const cause = error instanceof Error ? error.cause : undefined;
+        if (!timedOutByClient(error)) {
+          // Not sent again: a WAIT that is the first command of a new connection
+          // waits for nothing (measured: it counted a stopped replica at once).
+          if (cause !== undefined && isTransient(cause)) throw this.#replicasUnknown(cause);
+          throw error;
+        }
+        // The client gave up on the slice (its own command timeout) on the same
+        // connection, where the server still runs it: shorter slices fit once it
+        // has drained, and each WAIT waits for the same write.
+        slice = Math.max(MIN_WAIT_SLICE_MS, Math.floor(slice / 2));
+        cut = cause;
+      }
+      if (performance.now() >= deadline) break;
     }
+    const answer =
+      cut === undefined
+        ? `only ${acks} of the ${this.#replicas} replicas asked for (options.replicas) acknowledged`
+        : `the client's own command timeout cut the WAITs for the ${this.#replicas} replicas ` +
+          'asked for (options.replicas) short: none was seen to acknowledge';
+    throw unavailable(
+      `Redis did not answer: ${answer} the change within ${bound} ms on ` +
+        `${this.#connection.describeServer()}; check that the replicas are up and connected ` +
+        '(INFO replication). The change was applied on the master and may be lost in a failover',
+      cut,
+    );
+  }
+
+  /** replicasUnknown is the error of a connection lost while its change waited for the replicas. */
+  #replicasUnknown(cause: unknown): WaitGroupError {
+    return unavailable(
+      `Redis did not answer: the connection to ${this.#connection.describeServer()} was lost ` +
+        `while the change waited for the ${this.#replicas} replicas asked for (options.replicas), ` +
+        'so whether they have it is unknown. The change was applied on the master: ' +
+        'done({ id }) is safe to call again',
+      cause,
+    );
   }
 
   #finish(task: string): Promise<void> {
@@ -952,6 +997,29 @@ const VERSIONED = new Set([
 ]);
 
 const TIMED_OUT = Symbol('timed out');
+
+/**
+ * The longest block of one WAIT of `replicas`. Redis ends a blocked WAIT at
+ * its next event loop tick (up to 100 ms late at the default `hz` of 10),
+ * so a slice answers within about 250 ms: below the command timeouts
+ * clients are given (ioredis `commandTimeout` of 300 ms and up), and the
+ * longest a user's other commands on that connection wait behind it.
+ */
+const WAIT_SLICE_MS = 150;
+/** The shortest slice, for a client whose own command timeout is shorter still. */
+const MIN_WAIT_SLICE_MS = 15;
+
+/**
+ * timedOutByClient tells whether `error` (as #call throws it) is the
+ * client's own command timeout on a command it had sent: ioredis
+ * "Command timed out", node-redis "... waiting for a reply". A command
+ * never sent (node-redis "... waiting to be sent") is not one.
+ */
+function timedOutByClient(error: unknown): boolean {
+  const cause = error instanceof Error ? error.cause : undefined;
+  if (!(cause instanceof Error)) return false;
+  return /timed out/i.test(cause.message) && !/waiting to be sent/.test(cause.message);
+}
 
 /**
  * bounded settles like `promise`, or rejects with TIMED_OUT after `ms`, or

@@ -1,13 +1,13 @@
 /**
  * What Redis can lose, and the group's settings: rollbacks (R16), eviction
- * and the operation ids' retry window (R18), the key prefix and an ACL user
- * limited to it (R18), a client's own key prefix, settings that belong to
- * the group and well-formed names (R18b), on servers of the tests' own.
+ * and the operation ids' retry window (R18), a client's own key prefix,
+ * settings that belong to the group and well-formed names (R18b), on
+ * servers of the tests' own. The key prefix and an ACL user limited to it:
+ * acl.redis.ts.
  */
 
 import { expect } from 'chai';
 import { Redis as IORedis } from 'ioredis';
-import { createClient } from 'redis';
 import { RedisWaitGroup } from '../../lib/redis/index.js';
 import { expectPending, expectRejection } from '../helpers/async.js';
 import { expectWaitGroupErrorValue } from '../helpers/waitgroup.js';
@@ -17,31 +17,6 @@ import { until } from './support/members.js';
 import { Server } from './support/servers.js';
 
 const quiet = (): void => {};
-
-/** The commands the library sends, directly and from its scripts: the ACL line of the README. */
-const ACL_COMMANDS = [
-  'evalsha',
-  'eval',
-  'xread',
-  'xadd',
-  'xrevrange',
-  'pexpire',
-  'pexpireat',
-  'pttl',
-  'wait',
-  'hmget',
-  'hget',
-  'hset',
-  'hdel',
-  'hexists',
-  'exists',
-  'del',
-  'zadd',
-  'zrem',
-  'zrangebyscore',
-  'zcard',
-  'time',
-];
 
 describe('R16 R18 R18b what Redis can lose, and the group’s settings', function () {
   this.timeout(60_000);
@@ -154,67 +129,6 @@ describe('R16 R18 R18b what Redis can lose, and the group’s settings', functio
     // The 101 old ids are gone (16 every 8 calls); at most the 64 new ones are kept.
     expect(Number(await server.cli('ZCARD', `awaitgroup:{${name}}:opids`)) - 1).to.be.at.most(64);
     expect((await wg.state()).counter).to.equal(836);
-  });
-
-  it('R18 puts every key under options.prefix, and an ACL user limited to ~app:* with the listed commands waits and releases with no denied command', async () => {
-    const server = await start();
-    await server.cli(
-      'ACL',
-      'SETUSER',
-      'app',
-      'on',
-      '>secret',
-      '~app:*',
-      'resetchannels',
-      '-@all',
-      ...ACL_COMMANDS.map((command) => `+${command}`),
-    );
-    await server.cli('ACL', 'LOG', 'RESET');
-    const nodeRedis = createClient({
-      socket: { host: '127.0.0.1', port: server.port },
-      username: 'app',
-      password: 'secret',
-    });
-    nodeRedis.on('error', quiet);
-    await nodeRedis.connect();
-    const ioredis = new IORedis({
-      host: '127.0.0.1',
-      port: server.port,
-      username: 'app',
-      password: 'secret',
-      enableReadyCheck: false,
-    });
-    ioredis.on('error', quiet);
-    try {
-      const name = uniqueName();
-      const wg = await RedisWaitGroup.create(nodeRedis, name, { prefix: 'app:' });
-      const other = RedisWaitGroup.from(ioredis, wg.handle, { prefix: 'app:' });
-      await wg.add(2);
-      const waits = [wg.wait(), other.wait()];
-      await until(async () => (await wg.state()).waiters === 2, 'both waits are registered');
-      // A second group's wait joins the running read (the wake stream, no CLIENT UNBLOCK).
-      const second = await RedisWaitGroup.create(ioredis, uniqueName(), { prefix: 'app:' });
-      await second.add(1);
-      const secondWait = second.wait();
-      await until(
-        async () => (await second.state()).waiters === 1,
-        'the second wait is registered',
-      );
-      await other.done();
-      await wg.done({ id: 'last' });
-      await second.go(() => 1);
-      await second.done();
-      await Promise.all([...waits, secondWait]);
-      const keys = (await server.cli('--scan', '--pattern', `*{${name}}*`)).split('\n');
-      expect(keys.every((key) => key.startsWith('app:'))).to.equal(true);
-      // Connection commands the clients send themselves (INFO, CLIENT SETINFO) are theirs.
-      const log = (await server.cli('ACL', 'LOG')).split('\n');
-      const denied = log.flatMap((line, i) => (line === 'object' ? [log[i + 1]] : []));
-      expect(denied.filter((command) => command !== 'client|setinfo')).to.deep.equal([]);
-    } finally {
-      await nodeRedis.destroy();
-      ioredis.disconnect();
-    }
   });
 
   it('R18 an ioredis client with its own keyPrefix works, its release streams read under that prefix', async () => {

@@ -5,7 +5,9 @@
  */
 
 import { expect } from 'chai';
-import { RedisWaitGroup } from '../../lib/redis/index.js';
+import { Redis as IORedis } from 'ioredis';
+import { createClient } from 'redis';
+import { type RedisClient, RedisWaitGroup } from '../../lib/redis/index.js';
 import { expectRejection } from '../helpers/async.js';
 import { expectWaitGroupErrorValue } from '../helpers/waitgroup.js';
 import { type Connected, connect, type Kind } from './support/clients.js';
@@ -75,6 +77,142 @@ describe('R17 replicas: n', function () {
     await replica.cli('REPLICAOF', 'NO', 'ONE');
     proxy.retarget(replica.port);
   };
+
+  /**
+   * timedClient connects to the master a client with a command timeout of
+   * its own: ioredis' `commandTimeout`, node-redis' `commandOptions` (whose
+   * timeout covers the wait for a reply only with `rejectInFlight`, and
+   * never for a command that blocks on the server, like WAIT).
+   */
+  const timedClient = async (kind: Kind, timeout = 1000): Promise<RedisClient> => {
+    if (kind === 'ioredis') {
+      const client = new IORedis({ host: '127.0.0.1', port: master.port, commandTimeout: timeout });
+      client.on('error', () => {});
+      opened.push({ client, close: async () => void client.disconnect() });
+      return client;
+    }
+    const client = createClient({
+      socket: { host: '127.0.0.1', port: master.port },
+      commandOptions: { timeout, rejectInFlight: true } as never,
+    });
+    client.on('error', () => {});
+    await client.connect();
+    opened.push({ client, close: async () => void client.destroy() });
+    return client;
+  };
+  /** waitsSent reads how many WAIT commands the master has run (INFO commandstats). */
+  const waitsSent = async (): Promise<number> =>
+    Number(/cmdstat_wait:calls=(\d+)/.exec(await master.cli('INFO', 'commandstats'))?.[1] ?? 0);
+
+  for (const [kind, timeout] of [
+    ['ioredis', 1000],
+    ['node-redis', 1000],
+    ['ioredis', 300],
+  ] as [Kind, number][]) {
+    it(`R17 R14 under the client's own command timeout (${timeout} ms), a done() whose replica is stopped rejects with ERR_WAITGROUP_UNAVAILABLE naming the replicas, not the client's timeout, and sends no storm of WAITs (${kind})`, async () => {
+      const client = await timedClient(kind, timeout);
+      const name = uniqueName();
+      const wg = await RedisWaitGroup.create(client, name, { replicas: 1, retryFor: 3000 });
+      await wg.add(2);
+      await master.cli('CONFIG', 'RESETSTAT');
+      replica.pause();
+      try {
+        const error = expectWaitGroupErrorValue(
+          await expectRejection(wg.done({ id: 'a' })),
+          'ERR_WAITGROUP_UNAVAILABLE',
+          'awaitgroup: Redis did not answer',
+        );
+        expect(error.message).to.match(/the 1 replicas asked for \(options\.replicas\)/);
+        expect(error.message).to.not.match(/timed out/i);
+        // Each WAIT blocks on the server for its whole slice: a bounded number fits in retryFor.
+        expect(await waitsSent()).to.be.within(2, 40);
+      } finally {
+        replica.resume();
+      }
+      // The change was applied on the master: the caller's retry of done({ id }) counts it once.
+      await wg.done({ id: 'a' });
+      expect(await wg.state()).to.deep.include({ counter: 1 });
+    });
+  }
+
+  it('R17 R14 under a command timeout shorter than any WAIT can answer in (ioredis, 50 ms), a done() whose replica is stopped rejects with ERR_WAITGROUP_UNAVAILABLE naming the replicas, the client’s error as cause when it cut the last WAIT', async () => {
+    const client = await timedClient('ioredis', 50);
+    const wg = await RedisWaitGroup.create(client, uniqueName(), { replicas: 1, retryFor: 3000 });
+    await wg.add(1);
+    await master.cli('CONFIG', 'RESETSTAT');
+    replica.pause();
+    try {
+      const error = expectWaitGroupErrorValue(
+        await expectRejection(wg.done()),
+        'ERR_WAITGROUP_UNAVAILABLE',
+        'awaitgroup: Redis did not answer',
+      );
+      // Whether the last slice was cut or answered 0 depends on Redis' event loop tick.
+      expect(error.message).to.match(/replicas asked for \(options\.replicas\)/);
+      if (error.cause !== undefined) {
+        expect(error.message).to.include('command timeout cut the WAITs');
+        expect((error.cause as Error).message).to.equal('Command timed out');
+      }
+      // Each cut WAIT took the client's 50 ms at least: a bounded number fits in retryFor.
+      expect(await waitsSent()).to.be.within(2, 60);
+    } finally {
+      replica.resume();
+    }
+  });
+
+  for (const kind of ['ioredis', 'node-redis'] as Kind[]) {
+    it(`R17 under the client's own 1 s command timeout, a done() whose replica resumes after more than that timeout resolves once the replica has it (${kind})`, async () => {
+      const client = await timedClient(kind);
+      const name = uniqueName();
+      const wg = await RedisWaitGroup.create(client, name, { replicas: 1, retryFor: 8000 });
+      await wg.add(2);
+      await master.cli('CONFIG', 'RESETSTAT');
+      replica.pause();
+      const done = wg.done();
+      done.catch(() => {});
+      try {
+        // Half-way: the done() has waited for the replica longer than the client's timeout.
+        const since = performance.now();
+        await until(
+          async () => (await waitsSent()) >= 2 && performance.now() - since > 1500,
+          'the done() has waited longer than the client’s timeout',
+        );
+      } finally {
+        replica.resume();
+      }
+      await done;
+      expect(await replica.cli('HGET', `awaitgroup:{${name}}`, 'counter')).to.equal('1');
+    });
+  }
+
+  for (const kind of ['node-redis', 'ioredis'] as Kind[]) {
+    it(`R17 R14 a connection lost while a done() waits for its stopped replica never resolves it: ERR_WAITGROUP_UNAVAILABLE (${kind})`, async () => {
+      const connected = await connect({ kind, cluster: false, ports: [master.port] });
+      opened.push(connected);
+      const wg = await RedisWaitGroup.create(connected.client, uniqueName(), {
+        replicas: 1,
+        retryFor: 3000,
+      });
+      await wg.add(2);
+      await master.cli('CONFIG', 'RESETSTAT');
+      replica.pause();
+      try {
+        const done = wg.done({ id: 'a' });
+        done.catch(() => {});
+        await until(async () => (await waitsSent()) >= 1, 'the done() waits for the replica');
+        await master.cli('CLIENT', 'KILL', 'TYPE', 'normal');
+        // ioredis sends the WAIT again after its ready check (INFO), which makes it wait
+        // for the change; node-redis rejects it, and it is not sent again.
+        expectWaitGroupErrorValue(
+          await expectRejection(done),
+          'ERR_WAITGROUP_UNAVAILABLE',
+          'awaitgroup: Redis did not answer',
+        );
+      } finally {
+        replica.resume();
+      }
+    });
+  }
 
   for (const kind of ['node-redis', 'ioredis'] as Kind[]) {
     it(`R16 a failover to a replica that was behind is ERR_WAITGROUP_LOST for calls and pending waits, never an early release (${kind})`, async () => {

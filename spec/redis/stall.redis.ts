@@ -14,7 +14,7 @@ import { inspect } from 'node:util';
 import { expect } from 'chai';
 import { type RedisClient, RedisWaitGroup } from '../../lib/redis/index.js';
 import { collect, type Outcome, stopChildren } from '../helpers/child.js';
-import { type Connected, connect, type Target } from './support/clients.js';
+import { type Connected, connect, type Kind, type Target } from './support/clients.js';
 import { label, MATRIX, targetOf, uniqueName } from './support/env.js';
 import { Member } from './support/members.js';
 
@@ -61,51 +61,73 @@ function reportsOf(stderr: string, code = 'AWAITGROUP_STALLED_WAIT'): string[] {
 
 const escapeRe = (text: string): string => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 
+/**
+ * expectTwoReports asserts that a child's stderr holds two stalled-wait
+ * reports of the group `name`, each ending with `units` (a regular
+ * expression), and returns them.
+ */
+function expectTwoReports(stderr: string, name: string, units: string): string[] {
+  const reports = reportsOf(stderr);
+  expect(reports, stderr).to.have.length(2);
+  for (const report of reports) {
+    expect(report).to.match(
+      new RegExp(
+        `^RedisWaitGroup '${escapeRe(name)}': 1 wait\\(\\) pending in this process with no change ` +
+          `of the counter for ${SECONDS}, ${units}$`,
+      ),
+    );
+  }
+  return reports;
+}
+
 const DEBUG = { AWAITGROUP_DEBUG: '1', AWAITGROUP_STALL_MS: STALL_MS } as const;
+
+/**
+ * clientPerTest registers the hooks of a describe block: the shared target
+ * of `kind` and `cluster` once, a client of its own for each test, and,
+ * after each test, its children stopped and its client closed.
+ */
+function clientPerTest(kind: Kind, cluster: boolean): { target: Target; client: RedisClient } {
+  const on = {} as { target: Target; client: RedisClient };
+  let connected: Connected | undefined;
+  before(async function () {
+    this.timeout(60_000);
+    on.target = await targetOf(kind, cluster);
+  });
+  beforeEach(async () => {
+    connected = await connect(on.target);
+    on.client = connected.client;
+  });
+  afterEach(async () => {
+    stopChildren();
+    await connected?.close();
+  });
+  return on;
+}
 
 for (const { kind, cluster } of MATRIX) {
   describe(`D7 T4 a stalled wait on a Redis group is reported with its units across processes (${label(kind, cluster)})`, function () {
     this.timeout(60_000);
-    let target: Target;
-    let connected: Connected;
-    let client: RedisClient;
-
-    before(async function () {
-      this.timeout(60_000);
-      target = await targetOf(kind, cluster);
-    });
-    beforeEach(async () => {
-      connected = await connect(target);
-      client = connected.client;
-    });
-    afterEach(async () => {
-      stopChildren();
-      await connected.close();
-    });
+    const on = clientPerTest(kind, cluster);
 
     it('D7 a task whose owner was SIGKILLed: the waiting process names the task, its host and pid, then again later; nothing once the wait settled', async () => {
-      const wg = await RedisWaitGroup.create(client, uniqueName('stall'));
+      const wg = await RedisWaitGroup.create(on.client, uniqueName('stall'));
       await wg.add(1);
-      const owner = await Member.start(target);
+      const owner = await Member.start(on.target);
       await owner.ok('attach', { handle: wg.handle, options: { lease: LEASE } });
       const pid = (await owner.ok('go', { name: 'fetch /slow' })) as number;
       await owner.kill();
 
-      const outcome = await runWaiter(target, wg.handle, 'stalled', DEBUG);
+      const outcome = await runWaiter(on.target, wg.handle, 'stalled', DEBUG);
       expect(outcome.code, outcome.stderr).to.equal(0);
       expect(outcome.stdout).to.equal('settled\n');
-      const reports = reportsOf(outcome.stderr);
-      expect(reports, outcome.stderr).to.have.length(2);
-      for (const report of reports) {
-        expect(report).to.match(
-          new RegExp(
-            `^RedisWaitGroup '${escapeRe(wg.name)}': 1 wait\\(\\) pending in this process with no change ` +
-              `of the counter for ${SECONDS}, 2 tasks never finished across processes: ` +
-              `fetch /slow \\(go\\(\\) task on host ${escapeRe(hostname())} pid ${pid}, started ${SECONDS} ago, ` +
-              `lease live, expires in ${SECONDS}\\), add\\(\\)$`,
-          ),
-        );
-      }
+      const reports = expectTwoReports(
+        outcome.stderr,
+        wg.name,
+        '2 tasks never finished across processes: ' +
+          `fetch /slow \\(go\\(\\) task on host ${escapeRe(hostname())} pid ${pid}, started ${SECONDS} ago, ` +
+          `lease live, expires in ${SECONDS}\\), add\\(\\)`,
+      );
       // The second report comes after a longer stall than the first.
       const waited = reports.map((report) => Number(/for (\d+\.\d) s/.exec(report)?.[1]));
       expect(waited[1]).to.be.greaterThan(waited[0] ?? 0);
@@ -115,46 +137,26 @@ for (const { kind, cluster } of MATRIX) {
 
 describe('D7 the stalled-wait report of a Redis group: when it comes and when not', function () {
   this.timeout(60_000);
-  let target: Target;
-  let connected: Connected;
-  let client: RedisClient;
-
-  before(async function () {
-    this.timeout(60_000);
-    target = await targetOf('node-redis', false);
-  });
-  beforeEach(async () => {
-    connected = await connect(target);
-    client = connected.client;
-  });
-  afterEach(async () => {
-    stopChildren();
-    await connected.close();
-  });
+  const on = clientPerTest('node-redis', false);
 
   it('D7 options.debug turns it on without AWAITGROUP_DEBUG; plain add() units are counted', async () => {
-    const wg = await RedisWaitGroup.create(client, uniqueName('stall'));
+    const wg = await RedisWaitGroup.create(on.client, uniqueName('stall'));
     await wg.add(3);
-    const outcome = await runWaiter(target, wg.handle, 'option', {
+    const outcome = await runWaiter(on.target, wg.handle, 'option', {
       AWAITGROUP_STALL_MS: STALL_MS,
     });
     expect(outcome.code, outcome.stderr).to.equal(0);
-    const reports = reportsOf(outcome.stderr);
-    expect(reports, outcome.stderr).to.have.length(2);
-    for (const report of reports) {
-      expect(report).to.match(
-        new RegExp(
-          `^RedisWaitGroup '${escapeRe(wg.name)}': 1 wait\\(\\) pending in this process with no change ` +
-            `of the counter for ${SECONDS}, 3 tasks never finished across processes: add\\(\\) ×3$`,
-        ),
-      );
-    }
+    expectTwoReports(
+      outcome.stderr,
+      wg.name,
+      '3 tasks never finished across processes: add\\(\\) ×3',
+    );
   });
 
   it('D7 a change of the counter starts the count again: each report shows the counter as it stands', async () => {
-    const wg = await RedisWaitGroup.create(client, uniqueName('stall'));
+    const wg = await RedisWaitGroup.create(on.client, uniqueName('stall'));
     await wg.add(3);
-    const outcome = await runWaiter(target, wg.handle, 'progress', DEBUG);
+    const outcome = await runWaiter(on.target, wg.handle, 'progress', DEBUG);
     expect(outcome.code, outcome.stderr).to.equal(0);
     expect(outcome.stdout).to.equal('{"seen":3}\n');
     const reports = reportsOf(outcome.stderr);
@@ -166,9 +168,9 @@ describe('D7 the stalled-wait report of a Redis group: when it comes and when no
   });
 
   it('D7 D6 no report without debug mode', async () => {
-    const wg = await RedisWaitGroup.create(client, uniqueName('stall'));
+    const wg = await RedisWaitGroup.create(on.client, uniqueName('stall'));
     await wg.add(1);
-    const outcome = await runWaiter(target, wg.handle, 'quiet', {
+    const outcome = await runWaiter(on.target, wg.handle, 'quiet', {
       AWAITGROUP_DEBUG: '0',
       AWAITGROUP_STALL_MS: STALL_MS,
     });
@@ -178,9 +180,9 @@ describe('D7 the stalled-wait report of a Redis group: when it comes and when no
   });
 
   it('D7 its timer never keeps a process alive: after a released wait and a wait ended by closing the client, the process exits at once', async () => {
-    const wg = await RedisWaitGroup.create(client, uniqueName('stall'));
+    const wg = await RedisWaitGroup.create(on.client, uniqueName('stall'));
     // A first delay far beyond the hang guard: a timer left behind would hang the child.
-    const outcome = await runWaiter(target, wg.handle, 'exits', {
+    const outcome = await runWaiter(on.target, wg.handle, 'exits', {
       AWAITGROUP_DEBUG: '1',
       AWAITGROUP_STALL_MS: String(10 * HANG_GUARD_MS),
     });
@@ -191,35 +193,28 @@ describe('D7 the stalled-wait report of a Redis group: when it comes and when no
 });
 
 describe('util.inspect of a RedisWaitGroup', () => {
-  let connected: Connected;
-
-  beforeEach(async () => {
-    connected = await connect(await targetOf('node-redis', false));
-  });
-  afterEach(async () => {
-    await connected.close();
-  });
+  const on = clientPerTest('node-redis', false);
 
   it('looks like Node’s own: single quotes, the name, the epoch and the waits pending here', async () => {
-    const wg = await RedisWaitGroup.create(connected.client, uniqueName('batch-42'));
+    const wg = await RedisWaitGroup.create(on.client, uniqueName('batch-42'));
     expect(inspect(wg)).to.equal(
       `RedisWaitGroup { name: '${wg.name}', epoch: '${wg.handle.epoch}', pending: 0 }`,
     );
     const colored = inspect(wg, { colors: true });
     expect(colored).to.include(`\u001b[32m'${wg.name}'\u001b[39m`);
     expect(colored).to.include('\u001b[33m0\u001b[39m');
-    const debug = RedisWaitGroup.from(connected.client, wg.handle, { debug: true });
+    const debug = RedisWaitGroup.from(on.client, wg.handle, { debug: true });
     expect(inspect(debug)).to.match(/, pending: 0, debug: true \}$/);
   });
 
   it('a name with a single quote is quoted as Node quotes strings', async () => {
-    const wg = await RedisWaitGroup.create(connected.client, uniqueName("it's"));
+    const wg = await RedisWaitGroup.create(on.client, uniqueName("it's"));
     expect(inspect(wg)).to.include(`name: "${wg.name}"`);
   });
 
   it('options.debug must be a boolean', () => {
     expect(() =>
-      RedisWaitGroup.from(connected.client, { name: 'x', epoch: 'e' }, { debug: 1 as never }),
+      RedisWaitGroup.from(on.client, { name: 'x', epoch: 'e' }, { debug: 1 as never }),
     ).to.throw(TypeError, /options\.debug must be a boolean.*got 1/);
   });
 });

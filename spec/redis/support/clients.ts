@@ -42,6 +42,8 @@ export interface Target {
    * ioredis 6 `replyMapping: 'resp3'`.
    */
   readonly mapped?: boolean;
+  /** An ACL user to connect as (AUTH username password), on every connection of the client. */
+  readonly user?: { readonly username: string; readonly password: string };
 }
 
 /** A connected client and how to close it. */
@@ -102,22 +104,23 @@ export function create(target: Target): RedisClient {
     const lib = (kind === 'node-redis5' ? redis5 : redis6) as unknown as NodeRedisLib;
     const socket = { host: '127.0.0.1', reconnectStrategy: () => 50 };
     const RESP = target.resp ?? 2;
+    const auth = target.user ?? {};
     let client: Client;
     if (target.sentinel !== undefined) {
       client = lib.createSentinel({
         name: target.sentinel,
         sentinelRootNodes: target.ports.map((p) => ({ host: '127.0.0.1', port: p })),
-        nodeClientOptions: { socket, RESP },
+        nodeClientOptions: { socket, RESP, ...auth },
         sentinelClientOptions: { socket },
       });
     } else if (target.cluster) {
       client = lib.createCluster({
         rootNodes: target.ports.map((p) => ({ socket: { host: '127.0.0.1', port: p } })),
-        defaults: { socket, RESP },
+        defaults: { socket, RESP, ...auth },
         RESP,
       });
     } else {
-      client = lib.createClient({ socket: { ...socket, port }, RESP });
+      client = lib.createClient({ socket: { ...socket, port }, RESP, ...auth });
     }
     client.on('error', quiet);
     return (
@@ -134,7 +137,7 @@ export function create(target: Target): RedisClient {
     kind === 'ioredis'
       ? { protocol: target.resp ?? 3, ...(target.mapped ? { replyMapping: 'resp3' } : {}) }
       : {};
-  const base = { lazyConnect: true, retryStrategy: () => 50, ...protocol };
+  const base = { lazyConnect: true, retryStrategy: () => 50, ...protocol, ...target.user };
   let client: { on(e: string, l: () => void): unknown };
   if (target.sentinel !== undefined) {
     client = new Lib.Redis({
