@@ -1,9 +1,10 @@
 /**
  * A waiter process of the Redis rows (bench/redis.ts), forked once per
- * waiter with the server's port and the client library to use. It opens
- * its own client and, for each request of the parent, blocks and reports
- * the moment it resumed as `performance.timeOrigin + performance.now()`, so
- * that the parent, on the same machine, can time a wake across processes.
+ * waiter with the server's port and the client kind to use. It opens its
+ * own client (spec/redis/support/clients.ts: any kind) and, for each request
+ * of the parent, blocks and reports the moment it resumed as
+ * `performance.timeOrigin + performance.now()`, so that the parent, on the
+ * same machine, can time a wake across processes.
  *
  *   { op: 'xread', stream, id }        XREAD BLOCK 0 on its own connection (baseline (x))
  *   { op: 'wait', handle, count }      `count` RedisWaitGroup waits on the group
@@ -15,9 +16,8 @@
  * @module
  */
 
-import { Redis as IORedis } from 'ioredis';
-import { createClient } from 'redis';
 import { type RedisClient, RedisWaitGroup, type RedisWaitGroupHandle } from '../lib/redis/index.js';
+import { connect, family, type Kind } from '../spec/redis/support/clients.js';
 
 /** A request of the parent. */
 export type WaiterRequest =
@@ -31,25 +31,21 @@ export type WaiterReply =
   | { readonly op: 'resumed'; readonly at: number }
   | { readonly op: 'failed'; readonly message: string };
 
-const [port, kind] = process.argv.slice(2) as [string, 'node-redis' | 'ioredis'];
+const [port, kind] = process.argv.slice(2) as [string, Kind];
 const send = (reply: WaiterReply): void => void process.send?.(reply);
 const now = (): number => performance.timeOrigin + performance.now();
 
-let client: RedisClient;
-let command: (args: string[]) => Promise<unknown>;
-let close: () => void;
-if (kind === 'node-redis') {
-  const c = await createClient({ socket: { host: '127.0.0.1', port: Number(port) } }).connect();
-  client = c;
-  command = (args) => c.sendCommand(args);
-  close = () => c.destroy();
-} else {
-  const c = new IORedis({ host: '127.0.0.1', port: Number(port), lazyConnect: true });
-  await c.connect();
-  client = c;
-  command = ([name, ...rest]) => c.call(name as string, ...rest);
-  close = () => c.disconnect();
-}
+const connected = await connect({ kind, cluster: false, ports: [Number(port)] });
+const client: RedisClient = connected.client;
+const c = client as unknown as {
+  sendCommand(args: string[]): Promise<unknown>;
+  call(name: string, ...args: string[]): Promise<unknown>;
+};
+const command: (args: string[]) => Promise<unknown> =
+  family(kind) === 'node-redis'
+    ? (args) => c.sendCommand(args)
+    : ([name, ...rest]) => c.call(name as string, ...rest);
+const close = (): void => void connected.close();
 
 process.on('message', (request: WaiterRequest) => {
   void serve(request).catch((error: unknown) =>
