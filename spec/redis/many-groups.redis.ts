@@ -9,7 +9,7 @@
 
 import { expect } from 'chai';
 import { RedisWaitGroup } from '../../lib/redis/index.js';
-import { type Connected, connect, type Kind } from './support/clients.js';
+import { type Connected, connect, KINDS } from './support/clients.js';
 import { label, sharedCluster, targetOf, uniqueName } from './support/env.js';
 import { Member, until } from './support/members.js';
 import { cli } from './support/servers.js';
@@ -95,8 +95,9 @@ async function subscribed(prefix: string): Promise<number> {
   return counts.reduce((a, b) => a + b, 0);
 }
 
-// node-redis subscribes to the groups' shard channels; ioredis does not yet (lib/redis/client.ts).
-for (const kind of ['node-redis', 'node-redis5'] as Kind[]) {
+// Every Cluster client subscribes to the groups' shard channels: node-redis through its own
+// Cluster, ioredis and iovalkey on one connection per master (lib/redis/ioredis-subscriber.ts).
+for (const kind of KINDS) {
   describe(`R21 many groups (${label(kind, true)})`, function () {
     this.timeout(120_000);
     let connected: Connected;
