@@ -132,6 +132,53 @@ describe('R16 R17 a Cluster of 3 masters with a replica each', () => {
     expect(outcomes).to.deep.equal(['released', 'released', 'released']);
   });
 
+  for (const kind of ['ioredis', 'ioredis5', 'iovalkey'] as Kind[]) {
+    it(`R21 R5 a wait through the ${kind} Cluster subscriber wakes after CLUSTER FAILOVER: its shard channel follows the new master`, async function () {
+      this.timeout(120_000);
+      const waiting = await connect({ ...target, kind });
+      try {
+        const name = uniqueName('follow');
+        const channel = `awaitgroup:{${name}}:release`;
+        const subscribers = async (node: { cli(...args: string[]): Promise<string> }) =>
+          Number((await node.cli('PUBSUB', 'SHARDNUMSUB', channel)).split('\n').at(-1));
+        const wg = await RedisWaitGroup.create(waiting.client, name);
+        await wg.add(1);
+        const waited = wg.wait();
+        let settled = false;
+        waited.then(
+          () => {
+            settled = true;
+          },
+          () => {
+            settled = true;
+          },
+        );
+        const master = await cluster.nodeOf(`awaitgroup:{${name}}`);
+        await until(async () => (await subscribers(master)) === 1, 'the channel is subscribed');
+        // A master demoted by an earlier failover: its new master learns of it by gossip.
+        await until(
+          () =>
+            cluster.replicaOf(master).then(
+              () => true,
+              () => false,
+            ),
+          'the master knows its replica',
+        );
+        const promoted = await cluster.failover(`awaitgroup:{${name}}`);
+        await until(
+          async () => (await subscribers(promoted)) === 1,
+          'the channel is subscribed on the promoted master',
+        );
+        expect(await subscribers(master), 'the demoted master keeps no subscriber').to.equal(0);
+        expect(settled, 'the wait settled before the release').to.equal(false);
+        await RedisWaitGroup.from(connected.client, wg.handle).done();
+        await guard(waited, 15_000, 'the wait resolves after its release');
+      } finally {
+        await waiting.close();
+      }
+    });
+  }
+
   it('SIGKILL of a master whose replica was held behind: the lost done()s are ERR_WAITGROUP_LOST, never an early release', async function () {
     this.timeout(180_000);
     const [a, b, waiter, old] = await membersOf(target, [
