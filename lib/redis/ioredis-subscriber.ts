@@ -43,6 +43,7 @@ interface NodeConnection extends Emitter {
 /** What this subscriber uses of an ioredis 5 or 6 (or iovalkey) Cluster. */
 export interface ShardedCluster extends Emitter {
   readonly status: string;
+  readonly manuallyClosing?: boolean;
   /** Per slot, the node keys ("host:port") that serve it, the master first. */
   readonly slots?: readonly (readonly string[] | undefined)[];
   nodes(role: 'master'): readonly NodeConnection[];
@@ -170,8 +171,8 @@ class ClusterSubscriber implements Subscriber {
       this.#drop(shard);
       return;
     }
-    // Sent after its SSUBSCRIBE and before any later one on the same connection.
-    await shard.connection.sunsubscribe(channel.name).catch(quiet);
+    // Sent after its SSUBSCRIBE (sent once the connection is ready) and before any later one.
+    await shard.ready.then(() => shard.connection.sunsubscribe(channel.name)).catch(quiet);
   }
 
   /**
@@ -354,9 +355,10 @@ class ClusterSubscriber implements Subscriber {
   }
 
   #placeAll(): void {
-    const status = this.#cluster.status;
-    // The user closed the Cluster: the waker closes this subscriber.
-    if (status === 'end' || this.#closed) return;
+    const { status, manuallyClosing } = this.#cluster;
+    // The user closed the Cluster (ioredis 5 ends in 'close'): the waker closes this subscriber.
+    if (status === 'end' || (status === 'close' && manuallyClosing === true) || this.#closed)
+      return;
     for (const channel of [...this.#unsubscribed]) this.#place(channel);
   }
 
