@@ -95,12 +95,26 @@ async function subscribed(prefix: string): Promise<number> {
   return counts.reduce((a, b) => a + b, 0);
 }
 
+/** pubsubClients counts the connections in pub/sub mode over every master. */
+async function pubsubClients(): Promise<number> {
+  const cluster = await sharedCluster();
+  const counts = await Promise.all(
+    cluster.nodes.map(
+      async (node) =>
+        (await cli(node.port, 'CLIENT', 'LIST', 'TYPE', 'pubsub')).split('\n').filter(Boolean)
+          .length,
+    ),
+  );
+  return counts.reduce((a, b) => a + b, 0);
+}
+
 // Every Cluster client subscribes to the groups' shard channels: node-redis through its own
 // Cluster, ioredis and iovalkey on one connection per master (lib/redis/ioredis-subscriber.ts).
 for (const kind of KINDS) {
   describe(`R21 many groups (${label(kind, true)})`, function () {
     this.timeout(120_000);
     let connected: Connected;
+    let closed = false;
 
     before(async function () {
       this.timeout(60_000);
@@ -112,7 +126,8 @@ for (const kind of KINDS) {
     });
 
     afterEach(async () => {
-      await connected.close();
+      if (!closed) await connected.close();
+      closed = false;
     });
 
     it(`R21 R4 a release from another process resolves exactly its group's wait among ${GROUPS} pending`, async () => {
@@ -157,17 +172,7 @@ for (const kind of KINDS) {
         const g = groups[7] as Waiting;
         await releaser.ok('attach', { handle: g.wg.handle });
         // The subscriber connections are open once a subscription exists on every master.
-        await until(async () => {
-          const counts = await Promise.all(
-            cluster.nodes.map(
-              async (node) =>
-                (await cli(node.port, 'CLIENT', 'LIST', 'TYPE', 'pubsub'))
-                  .split('\n')
-                  .filter(Boolean).length,
-            ),
-          );
-          return counts.reduce((a, b) => a + b, 0) > 0;
-        }, 'a subscriber connection is open');
+        await until(async () => (await pubsubClients()) > 0, 'a subscriber connection is open');
         await Promise.all(
           cluster.nodes.map((node) => cli(node.port, 'CLIENT', 'KILL', 'TYPE', 'pubsub')),
         );
@@ -180,6 +185,23 @@ for (const kind of KINDS) {
         groups[7]?.wg.name,
       ]);
       await releaseAll(groups.filter((g) => !g.settled));
+    });
+
+    it('R10 closing the client with waits pending ends its subscriber connections', async () => {
+      const groups = await waitOnEach(connected, 20);
+      await until(async () => (await pubsubClients()) > 0, 'a subscriber connection is open');
+      closed = true;
+      await connected.close();
+      const outcomes = await Promise.all(
+        groups.map((g) =>
+          g.wait.then(
+            () => 'ok',
+            (e) => e.code,
+          ),
+        ),
+      );
+      expect(new Set(outcomes)).to.deep.equal(new Set(['ERR_WAITGROUP_UNAVAILABLE']));
+      await until(async () => (await pubsubClients()) === 0, 'no subscriber connection is left');
     });
   });
 }
