@@ -101,34 +101,42 @@ function guard<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
 
 /**
  * promote runs CLUSTER FAILOVER on the replica of `master` until that replica
- * is master (Redis aborts a manual failover that does not finish in time, as
- * on a loaded machine: it is asked again), and waits for the Cluster to settle.
+ * holds the master's slots and the master is its replica, and waits for the
+ * Cluster to settle. A manual failover that does not finish in time is
+ * aborted by Redis (its masters vote for the replicas of one master at most
+ * once per two node timeouts, and a loaded machine is slow): it is asked again.
  */
 async function promote(cluster: Cluster, master: Server): Promise<Server> {
-  for (let attempt = 1; ; attempt++) {
-    // A master demoted by an earlier failover: its new master learns of it by gossip.
-    let replica: Server | undefined;
-    await until(async () => {
-      replica = await cluster.replicaOf(master).catch(() => undefined);
-      return (
-        replica !== undefined &&
-        (await replica.cli('INFO', 'replication')).includes('master_link_status:up')
-      );
-    }, 'the master has a replica in sync');
-    const promoted = replica as Server;
-    await promoted.cli('CLUSTER', 'FAILOVER');
+  // A master demoted by an earlier failover: its new master learns of it by gossip.
+  let replica: Server | undefined;
+  await until(async () => {
+    replica = await cluster.replicaOf(master).catch(() => undefined);
+    return (
+      replica !== undefined &&
+      (await replica.cli('INFO', 'replication')).includes('master_link_status:up')
+    );
+  }, 'the master has a replica in sync');
+  const promoted = replica as Server;
+  const swapped = async (): Promise<boolean> => {
+    const myself = (await promoted.cli('CLUSTER', 'NODES'))
+      .split('\n')
+      .find((line) => line.includes('myself'));
+    return (
+      /^\S+ \S+ myself,master \S+ \S+ \S+ \S+ connected \d/.test(myself ?? '') &&
+      (await master.cli('ROLE')).startsWith('slave')
+    );
+  };
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    if (!(await swapped())) await promoted.cli('CLUSTER', 'FAILOVER');
     try {
-      await until(
-        async () => (await promoted.cli('ROLE')).startsWith('master'),
-        `the replica on port ${promoted.port} became master`,
-        15_000,
-      );
+      await until(swapped, `the replica on port ${promoted.port} took over`, 15_000);
       await cluster.settled();
-      return promoted;
+      if (await swapped()) return promoted;
     } catch (error) {
       if (attempt === 3) throw error;
     }
   }
+  throw new Error(`the replica on port ${promoted.port} did not stay master`);
 }
 
 /** membersOf starts one member per kind on `target`. */
