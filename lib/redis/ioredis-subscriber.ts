@@ -327,7 +327,13 @@ class ClusterSubscriber implements Subscriber {
     this.#attempts++;
     this.#retry = setTimeout(() => {
       if (this.#closed) return;
-      if (!refresh || typeof this.#cluster.refreshSlotsCache !== 'function') {
+      // Only a ready Cluster is asked: a refresh that lands while the user closes it
+      // would open node connections that its quit() never closes.
+      if (
+        !refresh ||
+        this.#cluster.status !== 'ready' ||
+        typeof this.#cluster.refreshSlotsCache !== 'function'
+      ) {
         this.#retry = undefined;
         this.#placeAll();
         return;
@@ -378,6 +384,8 @@ class ClusterSubscriber implements Subscriber {
         }
       }
     }
+    // Channels waiting for a slot map or a node connection: the map is here now.
+    if (this.#unsubscribed.size > 0) this.#later(false);
   }
 }
 
