@@ -35,6 +35,7 @@
  */
 
 import { describe } from '../errors.js';
+import { canSubscribe, ioredisSubscriber, type ShardedCluster } from './ioredis-subscriber.js';
 
 /**
  * A node-redis 5 or 6 client, Cluster or Sentinel client (`createClient()`,
@@ -98,9 +99,10 @@ export interface Connection {
    * subscriber opens a subscriber for shard channels (sharded pub/sub):
    * node-redis 5 and 6 Cluster clients (the client itself, which opens one
    * connection per master while it has subscriptions there), ioredis 5 and 6
-   * Cluster clients (a duplicate with `shardedSubscribers: true`). Absent where the
-   * client cannot subscribe to shard channels (a single server, Sentinel,
-   * iovalkey's or an older ioredis' Cluster).
+   * and iovalkey Cluster clients (one connection per master that holds a
+   * subscribed channel, made from the client's own connection to it). Absent
+   * where the client cannot subscribe to shard channels (a single server,
+   * Sentinel, an ioredis Cluster without SSUBSCRIBE).
    */
   readonly subscriber: (() => Promise<Subscriber>) | undefined;
   /**
@@ -204,11 +206,8 @@ interface IORedis extends Emitter {
   readonly startupNodes?: readonly ({ readonly host?: string; readonly port?: number } | string)[];
   readonly slots?: readonly (readonly string[] | undefined)[];
   call(command: string, ...args: string[]): Promise<unknown>;
-  duplicate(startupNodes?: never[], options?: { shardedSubscribers?: boolean }): IORedis;
+  duplicate(): IORedis;
   disconnect(): void;
-  /** A Cluster that can subscribe to shard channels has this method (ioredis ≥ 5.7). */
-  readonly createShardedSubscriberGroup?: unknown;
-  readonly shardedSubscribers?: unknown;
   /** A Cluster's node connections. */
   nodes?(role: 'master' | 'slave' | 'all'): readonly IORedis[];
 }
@@ -615,12 +614,12 @@ function ioredis(client: IORedis): Connection {
         close: () => copy.disconnect(),
       };
     },
-    // None for ioredis yet: a duplicate with sharded subscribers holds a
-    // connection of its own for its slot map, one more than the one extra
-    // connection per node a process may use (R10), and subscribing through the
-    // user's own Cluster (made with `shardedSubscribers: true`) measured 7
-    // connections parked on 3 masters. Its groups wake through their streams.
-    subscriber: undefined,
+    // R21 within R10: one plain connection per master with a subscribed channel
+    // (lib/redis/ioredis-subscriber.ts), which stands in for the blocking reads.
+    subscriber:
+      cluster && canSubscribe(client)
+        ? async () => ioredisSubscriber(client as unknown as ShardedCluster)
+        : undefined,
     onEnd: ending.onEnd,
   };
 }

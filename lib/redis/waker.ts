@@ -159,7 +159,7 @@ export class Waker {
     stream.watchers.add(watcher);
     if (this.#connection.cluster) {
       if (fresh) {
-        // Clients without sharded pub/sub (iovalkey, ioredis before 5.7) read the stream.
+        // A Cluster client without sharded pub/sub reads the stream.
         if (this.#connection.subscriber !== undefined) this.#listen(key, stream);
         else this.#follow(key);
       }

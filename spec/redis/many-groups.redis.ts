@@ -9,7 +9,7 @@
 
 import { expect } from 'chai';
 import { RedisWaitGroup } from '../../lib/redis/index.js';
-import { type Connected, connect, type Kind } from './support/clients.js';
+import { type Connected, connect, KINDS } from './support/clients.js';
 import { label, sharedCluster, targetOf, uniqueName } from './support/env.js';
 import { Member, until } from './support/members.js';
 import { cli } from './support/servers.js';
@@ -95,11 +95,26 @@ async function subscribed(prefix: string): Promise<number> {
   return counts.reduce((a, b) => a + b, 0);
 }
 
-// node-redis subscribes to the groups' shard channels; ioredis does not yet (lib/redis/client.ts).
-for (const kind of ['node-redis', 'node-redis5'] as Kind[]) {
+/** pubsubClients counts the connections in pub/sub mode over every master. */
+async function pubsubClients(): Promise<number> {
+  const cluster = await sharedCluster();
+  const counts = await Promise.all(
+    cluster.nodes.map(
+      async (node) =>
+        (await cli(node.port, 'CLIENT', 'LIST', 'TYPE', 'pubsub')).split('\n').filter(Boolean)
+          .length,
+    ),
+  );
+  return counts.reduce((a, b) => a + b, 0);
+}
+
+// Every Cluster client subscribes to the groups' shard channels: node-redis through its own
+// Cluster, ioredis and iovalkey on one connection per master (lib/redis/ioredis-subscriber.ts).
+for (const kind of KINDS) {
   describe(`R21 many groups (${label(kind, true)})`, function () {
     this.timeout(120_000);
     let connected: Connected;
+    let closed = false;
 
     before(async function () {
       this.timeout(60_000);
@@ -111,7 +126,8 @@ for (const kind of ['node-redis', 'node-redis5'] as Kind[]) {
     });
 
     afterEach(async () => {
-      await connected.close();
+      if (!closed) await connected.close();
+      closed = false;
     });
 
     it(`R21 R4 a release from another process resolves exactly its group's wait among ${GROUPS} pending`, async () => {
@@ -156,17 +172,7 @@ for (const kind of ['node-redis', 'node-redis5'] as Kind[]) {
         const g = groups[7] as Waiting;
         await releaser.ok('attach', { handle: g.wg.handle });
         // The subscriber connections are open once a subscription exists on every master.
-        await until(async () => {
-          const counts = await Promise.all(
-            cluster.nodes.map(
-              async (node) =>
-                (await cli(node.port, 'CLIENT', 'LIST', 'TYPE', 'pubsub'))
-                  .split('\n')
-                  .filter(Boolean).length,
-            ),
-          );
-          return counts.reduce((a, b) => a + b, 0) > 0;
-        }, 'a subscriber connection is open');
+        await until(async () => (await pubsubClients()) > 0, 'a subscriber connection is open');
         await Promise.all(
           cluster.nodes.map((node) => cli(node.port, 'CLIENT', 'KILL', 'TYPE', 'pubsub')),
         );
@@ -179,6 +185,28 @@ for (const kind of ['node-redis', 'node-redis5'] as Kind[]) {
         groups[7]?.wg.name,
       ]);
       await releaseAll(groups.filter((g) => !g.settled));
+    });
+
+    it('R10 closing the client with waits pending ends its subscriber connections', async () => {
+      // Other clients of the suite may hold pub/sub connections of their own.
+      const before = await pubsubClients();
+      const groups = await waitOnEach(connected, 20);
+      await until(async () => (await pubsubClients()) > before, 'a subscriber connection is open');
+      closed = true;
+      await connected.close();
+      const outcomes = await Promise.all(
+        groups.map((g) =>
+          g.wait.then(
+            () => 'ok',
+            (e) => e.code,
+          ),
+        ),
+      );
+      expect(new Set(outcomes)).to.deep.equal(new Set(['ERR_WAITGROUP_UNAVAILABLE']));
+      await until(
+        async () => (await pubsubClients()) <= before,
+        'no subscriber connection of the client is left',
+      );
     });
   });
 }

@@ -16,7 +16,7 @@ import { RedisWaitGroup } from '../../lib/redis/index.js';
 import { type Connected, connect, type Kind, type Target } from './support/clients.js';
 import { uniqueName } from './support/env.js';
 import { type Answer, Member, until } from './support/members.js';
-import { Cluster, Sentinel } from './support/servers.js';
+import { Cluster, Sentinel, type Server } from './support/servers.js';
 
 /** The outcome of one round: released after every done, or reported lost. */
 type Round = 'released' | 'lost';
@@ -99,6 +99,46 @@ function guard<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([promise, hung]).finally(() => clearTimeout(timer));
 }
 
+/**
+ * promote runs CLUSTER FAILOVER on the replica of `master` until that replica
+ * holds the master's slots and the master is its replica, and waits for the
+ * Cluster to settle. A manual failover that does not finish in time is
+ * aborted by Redis (its masters vote for the replicas of one master at most
+ * once per two node timeouts, and a loaded machine is slow): it is asked again.
+ */
+async function promote(cluster: Cluster, master: Server): Promise<Server> {
+  // A master demoted by an earlier failover: its new master learns of it by gossip.
+  let replica: Server | undefined;
+  await until(async () => {
+    replica = await cluster.replicaOf(master).catch(() => undefined);
+    return (
+      replica !== undefined &&
+      (await replica.cli('INFO', 'replication')).includes('master_link_status:up')
+    );
+  }, 'the master has a replica in sync');
+  const promoted = replica as Server;
+  const swapped = async (): Promise<boolean> => {
+    const myself = (await promoted.cli('CLUSTER', 'NODES'))
+      .split('\n')
+      .find((line) => line.includes('myself'));
+    return (
+      /^\S+ \S+ myself,master \S+ \S+ \S+ \S+ connected \d/.test(myself ?? '') &&
+      (await master.cli('ROLE')).startsWith('slave')
+    );
+  };
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    if (!(await swapped())) await promoted.cli('CLUSTER', 'FAILOVER');
+    try {
+      await until(swapped, `the replica on port ${promoted.port} took over`, 15_000);
+      await cluster.settled();
+      if (await swapped()) return promoted;
+    } catch (error) {
+      if (attempt === 3) throw error;
+    }
+  }
+  throw new Error(`the replica on port ${promoted.port} did not stay master`);
+}
+
 /** membersOf starts one member per kind on `target`. */
 function membersOf(target: Omit<Target, 'kind'>, kinds: readonly Kind[]): Promise<Member[]> {
   return Promise.all(kinds.map((kind) => Member.start({ ...target, kind })));
@@ -131,6 +171,44 @@ describe('R16 R17 a Cluster of 3 masters with a replica each', () => {
     }
     expect(outcomes).to.deep.equal(['released', 'released', 'released']);
   });
+
+  for (const kind of ['ioredis', 'ioredis5', 'iovalkey'] as Kind[]) {
+    it(`R21 R5 a wait through the ${kind} Cluster subscriber wakes after CLUSTER FAILOVER: its shard channel follows the new master`, async function () {
+      this.timeout(120_000);
+      const waiting = await connect({ ...target, kind });
+      try {
+        const name = uniqueName('follow');
+        const channel = `awaitgroup:{${name}}:release`;
+        const subscribers = async (node: { cli(...args: string[]): Promise<string> }) =>
+          Number((await node.cli('PUBSUB', 'SHARDNUMSUB', channel)).split('\n').at(-1));
+        const wg = await RedisWaitGroup.create(waiting.client, name);
+        await wg.add(1);
+        const waited = wg.wait();
+        let settled = false;
+        waited.then(
+          () => {
+            settled = true;
+          },
+          () => {
+            settled = true;
+          },
+        );
+        const master = await cluster.nodeOf(`awaitgroup:{${name}}`);
+        await until(async () => (await subscribers(master)) === 1, 'the channel is subscribed');
+        const promoted = await promote(cluster, master);
+        await until(
+          async () => (await subscribers(promoted)) === 1,
+          'the channel is subscribed on the promoted master',
+        );
+        expect(await subscribers(master), 'the demoted master keeps no subscriber').to.equal(0);
+        expect(settled, 'the wait settled before the release').to.equal(false);
+        await RedisWaitGroup.from(connected.client, wg.handle).done();
+        await guard(waited, 15_000, 'the wait resolves after its release');
+      } finally {
+        await waiting.close();
+      }
+    });
+  }
 
   it('SIGKILL of a master whose replica was held behind: the lost done()s are ERR_WAITGROUP_LOST, never an early release', async function () {
     this.timeout(180_000);
