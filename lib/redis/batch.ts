@@ -87,6 +87,10 @@ export class Batch<T> {
       while (this.#queue.length > 0) {
         const entries = this.#queue.splice(0, this.#max);
         await this.#flush(entries);
+        // The callers just settled usually call again at once: one turn of
+        // the event loop gathers them into the next batch rather than
+        // sending the first alone and the rest after it.
+        if (this.#queue.length === 0) await nextTurn();
       }
     } finally {
       this.#busy = false;
@@ -116,6 +120,16 @@ export class Batch<T> {
       for (const entry of entries) entry.signal?.removeEventListener('abort', gone);
     }
   }
+}
+
+const immediate = (globalThis as { setImmediate?: (fn: () => void) => unknown }).setImmediate;
+
+/** nextTurn resolves at the next turn of the event loop (setImmediate where there is one). */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => {
+    if (immediate !== undefined) immediate(resolve);
+    else setTimeout(resolve, 0);
+  });
 }
 
 function settle<T>(entry: Entry<T>, outcome: Outcome): void {
