@@ -12,6 +12,7 @@ import { expectRejection } from '../helpers/async.js';
 import { expectWaitGroupErrorValue } from '../helpers/waitgroup.js';
 import { type Connected, connect, type Kind } from './support/clients.js';
 import { uniqueName } from './support/env.js';
+import { HoldingProxy } from './support/faults.js';
 import { until } from './support/members.js';
 import { freePort, Server } from './support/servers.js';
 
@@ -163,7 +164,7 @@ describe('R7 concurrent changes of one instance', function () {
         await wg.add(5);
         const controller = new AbortController();
         const reason = new Error('stop');
-        const first = wg.done(); // in flight
+        const first = wg.done();
         const aborted = wg.done({ id: 'job-1', signal: controller.signal }); // queued
         const after = wg.done(); // queued
         controller.abort(reason);
@@ -173,6 +174,42 @@ describe('R7 concurrent changes of one instance', function () {
         // Its done id was never recorded: it counts when called again.
         await wg.done({ id: 'job-1' });
         expect((await wg.state()).counter).to.equal(2);
+      });
+
+      it('changes apply in call order: each done() after the add() before it', async () => {
+        const wg = await open();
+        const calls = [];
+        for (let i = 0; i < 20; i++) calls.push(wg.add(1), wg.done());
+        await Promise.all(calls);
+        expect((await wg.state()).counter).to.equal(0);
+      });
+
+      it('R14 a change aborted after its batch was sent rejects at once; the batch goes on and applies it', async () => {
+        const proxy = await HoldingProxy.start(server.port);
+        try {
+          const wg = await open(proxy.port);
+          await wg.add(3);
+          // A round trip of another kind: the add's batch is over, nothing is in flight.
+          await wg.state();
+          proxy.hold();
+          const first = new AbortController();
+          const second = new AbortController();
+          const p0 = wg.done({ signal: first.signal }); // sent alone, held
+          const p1 = wg.done({ signal: second.signal }); // queued
+          const p2 = wg.done(); // queued
+          first.abort(new Error('first'));
+          // Every caller of the batch in flight aborted: it stops waiting, and the queue is sent.
+          expect(((await expectRejection(p0)) as Error).message).to.equal('first');
+          await new Promise((resolve) => setImmediate(resolve));
+          second.abort(new Error('second'));
+          expect(((await expectRejection(p1)) as Error).message).to.equal('second');
+          proxy.release();
+          await p2;
+          // Both aborted changes were sent before their abort: all three applied.
+          expect((await wg.state()).counter).to.equal(0);
+        } finally {
+          await proxy.stop();
+        }
       });
 
       it('R13 done({ id }) twice in the same batch counts once', async () => {
