@@ -12,13 +12,13 @@ export type Outcome = { readonly error: unknown } | undefined;
 
 /**
  * Send applies the changes of one batch, in order, and returns one outcome
- * per change. `signal` aborts once every change of the batch was aborted by
- * its caller; `since` is when the oldest change was requested
+ * per change. `signal` (present when every change of the batch has one)
+ * aborts once every change of the batch was aborted by its caller; `since` is when the oldest change was requested
  * (performance.now()). A rejection rejects every change of the batch.
  */
 export type Send<T> = (
   changes: readonly T[],
-  signal: AbortSignal,
+  signal: AbortSignal | undefined,
   since: number,
 ) => Promise<readonly Outcome[]>;
 
@@ -87,10 +87,11 @@ export class Batch<T> {
       while (this.#queue.length > 0) {
         const entries = this.#queue.splice(0, this.#max);
         await this.#flush(entries);
-        // The callers just settled usually call again at once: one turn of
-        // the event loop gathers them into the next batch rather than
-        // sending the first alone and the rest after it.
-        if (this.#queue.length === 0) await nextTurn();
+        // Concurrent callers just settled usually call again at once: one
+        // turn of the event loop gathers them into the next batch rather
+        // than sending what is queued and then them after it. A lone caller
+        // (a batch of one) goes on without waiting.
+        if (entries.length > 1 && this.#queue.length < entries.length) await nextTurn();
       }
     } finally {
       this.#busy = false;
@@ -99,16 +100,20 @@ export class Batch<T> {
 
   async #flush(entries: readonly Entry<T>[]): Promise<void> {
     // The batch's call stops (rejects at once) only once every caller of it has aborted.
-    const controller = new AbortController();
+    const controller = entries.every((entry) => entry.signal !== undefined)
+      ? new AbortController()
+      : undefined;
     let live = entries.length;
     const gone = (): void => {
-      if (--live === 0) controller.abort();
+      if (--live === 0) controller?.abort();
     };
-    for (const entry of entries) entry.signal?.addEventListener('abort', gone, { once: true });
+    if (controller !== undefined) {
+      for (const entry of entries) entry.signal?.addEventListener('abort', gone, { once: true });
+    }
     try {
       const outcomes = await this.#send(
         entries.map((entry) => entry.change),
-        controller.signal,
+        controller?.signal,
         entries[0]?.since ?? performance.now(),
       );
       entries.forEach((entry, i) => {
@@ -117,7 +122,9 @@ export class Batch<T> {
     } catch (error) {
       for (const entry of entries) settle(entry, { error });
     } finally {
-      for (const entry of entries) entry.signal?.removeEventListener('abort', gone);
+      if (controller !== undefined) {
+        for (const entry of entries) entry.signal?.removeEventListener('abort', gone);
+      }
     }
   }
 }

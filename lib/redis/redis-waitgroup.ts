@@ -699,7 +699,7 @@ export class RedisWaitGroup implements AsyncDisposable {
   // SPEC §9 R7, R13, R16; §9.1 R14: retryFor counts from the oldest change's call.
   async #commit(
     changes: readonly Change[],
-    signal: AbortSignal,
+    signal: AbortSignal | undefined,
     since: number,
   ): Promise<readonly Outcome[]> {
     const args = changes.flatMap((change) => change.args);
