@@ -2,7 +2,8 @@
  * Batch: group commit of one instance's changes. A change requested while
  * an earlier one is in flight waits in a FIFO queue; when the call in
  * flight settles, everything queued goes as one call. A change when
- * nothing is in flight goes at once.
+ * nothing is in flight goes at once. One batch is in flight at a time, so
+ * changes apply in the order they were requested.
  *
  * @module
  */
@@ -13,8 +14,9 @@ export type Outcome = { readonly error: unknown } | undefined;
 /**
  * Send applies the changes of one batch, in order, and returns one outcome
  * per change. `signal` (present when every change of the batch has one)
- * aborts once every change of the batch was aborted by its caller; `since` is when the oldest change was requested
- * (performance.now()). A rejection rejects every change of the batch.
+ * aborts once every change of the batch was aborted by its caller; `since`
+ * is when the oldest change was requested (performance.now()). A rejection
+ * rejects every change of the batch.
  */
 export type Send<T> = (
   changes: readonly T[],
