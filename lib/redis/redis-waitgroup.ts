@@ -24,6 +24,7 @@ import {
 } from '../errors.js';
 import { emit, STALLED_WAIT_CODE, type StallWatch, startStallWatch } from '../stall.js';
 import { TASKS, traceTask, traceWait, WAITS } from '../tracing.js';
+import { Batch, type Outcome } from './batch.js';
 import {
   type Connection,
   connectionOf,
@@ -164,6 +165,8 @@ const DEREGISTER_ATTEMPTS = 5;
 const MAX_NAME = 200;
 const MAX_PREFIX = 100;
 const MAX_LISTED = 1000;
+/** The most changes of one instance one add script applies, so that no script runs long. */
+const MAX_BATCH = 256;
 const HOST = hostname();
 const OWNER = `host ${HOST} pid ${process.pid}`;
 // 72 random bits, short: every operation id of the retry window is stored with it.
@@ -186,6 +189,12 @@ const versions = new Map<string, number>();
 /** opId returns an id no other operation of any process has. */
 function opId(): string {
   return `${PROCESS}:${++sequence}`;
+}
+
+/** One change of the counter: the add script's arguments for it, and its delta. */
+interface Change {
+  readonly args: readonly string[];
+  readonly delta: number;
 }
 
 /** A pending wait of this process. */
@@ -267,6 +276,11 @@ export class RedisWaitGroup implements AsyncDisposable {
   /** Debug mode: the counter and generation last read from Redis. */
   #counterSeen: number | undefined;
   #genSeen: number | undefined;
+  /** The changes of this instance requested while one is in flight go together, in order. */
+  readonly #batch = new Batch<Change>(
+    (changes, signal, since) => this.#commit(changes, signal, since),
+    MAX_BATCH,
+  );
 
   private constructor(
     client: object,
@@ -673,17 +687,57 @@ export class RedisWaitGroup implements AsyncDisposable {
   ): Promise<void> {
     if (this.#lost !== undefined) throw this.#lost();
     const args = [opId(), String(delta), id, lease, task, String(this.#lease), info];
-    const reply = await this.#run(scripts.add, args, { signal });
-    this.#refuse(reply, delta);
-    if (reply[0] === 'ok') {
-      if (this.#debug) this.#observe(Number(reply[2]));
-      // This call's own release settles this instance's waits at once, before
-      // it returns (an abort after it is then ignored); other instances and
-      // processes hear it from the waker.
-      if (Number(reply[2]) === 0) this.#released(Number(reply[3]));
+    await this.#batch.submit({ args, delta }, signal);
+  }
+
+  /**
+   * commit applies a batch of this instance's changes with one add script,
+   * in order, each with its own operation id (a retry sends the same batch),
+   * and returns each change's outcome: its own refusal, or applied. With
+   * replicas, one WAIT serves the whole batch.
+   */
+  // SPEC §9 R7, R13, R16; §9.1 R14: retryFor counts from the oldest change's call.
+  async #commit(
+    changes: readonly Change[],
+    signal: AbortSignal | undefined,
+    since: number,
+  ): Promise<readonly Outcome[]> {
+    const args = changes.flatMap((change) => change.args);
+    const limit = this.#retryFor - (performance.now() - since);
+    const reply = await this.#run(scripts.add, args, { signal, limit });
+    // A refusal of the prelude (lost, tasklost) is every change's.
+    if (reply.length !== 4 * changes.length) {
+      this.#refuse(reply);
+      throw new TypeError(`awaitgroup: unexpected reply from Redis: ${describe(reply)}`);
     }
-    await this.#replicate(signal);
-    this.#saw(reply);
+    const outcomes: Outcome[] = [];
+    const seen: unknown[][] = [];
+    for (let i = 0; i < changes.length; i++) {
+      const own = reply.slice(4 * i, 4 * i + 4);
+      try {
+        this.#refuse(own, changes[i]?.delta);
+      } catch (error) {
+        outcomes.push({ error });
+        continue;
+      }
+      outcomes.push(undefined);
+      seen.push(own);
+      if (own[0] !== 'ok') continue;
+      if (this.#debug) this.#observe(Number(own[2]));
+      // A change's own release settles this instance's waits at once, before
+      // its call returns (an abort after it is then ignored); other instances
+      // and processes hear it from the waker.
+      if (Number(own[2]) === 0) this.#released(Number(own[3]));
+    }
+    if (seen.length > 0) {
+      try {
+        await this.#replicate(signal);
+      } catch (error) {
+        return outcomes.map((outcome) => outcome ?? { error });
+      }
+      for (const own of seen) this.#saw(own);
+    }
+    return outcomes;
   }
 
   /**

@@ -93,10 +93,13 @@ end
 -- prune forgets up to sixteen operation ids older than the retry window,
 -- at every eighth version: two a change on average, more than the one each
 -- change adds, so the ids kept are those of the window, at O(1) amortised
--- cost per call.
-local function prune(s, t)
-  if tonumber(s[2]) % 8 ~= 0 then return end
-  local old = redis.call('ZRANGEBYSCORE', opids, '-inf', t - tonumber(ARGV[3]), 'LIMIT', 0, 16)
+-- cost per call. A script that applies n > 1 operations under one version
+-- forgets up to 2n at every version.
+local function prune(s, t, n)
+  n = n or 1
+  if n == 1 and tonumber(s[2]) % 8 ~= 0 then return end
+  local old = redis.call('ZRANGEBYSCORE', opids, '-inf', t - tonumber(ARGV[3]), 'LIMIT', 0,
+    math.max(16, 2 * n))
   if #old > 0 then
     redis.call('ZREM', opids, unpack(old))
     for i = 1, #old do old[i] = 'o:' .. old[i] end
