@@ -369,30 +369,36 @@ class ReplicaPair {
   }
 
   static async start(): Promise<ReplicaPair> {
-    const master = await Server.start();
-    const replica = await Server.start({
-      args: ['--replicaof', '127.0.0.1', String(master.port)],
-    }).catch(async (error: unknown) => {
-      await master.stop();
-      throw error;
-    });
-    const pair = new ReplicaPair(master, replica);
-    const until = Date.now() + 30_000;
-    for (;;) {
-      const info = await master.cli('INFO', 'replication');
-      if (/connected_slaves:1/.test(info) && /slave0:.*state=online/.test(info)) return pair;
-      if (Date.now() > until) {
-        await pair.stop();
-        throw new Error(`bench redis: the replica did not come online: ${info}`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    const [master, replica] = await Server.startReplicated();
+    return new ReplicaPair(master, replica);
   }
 
   async stop(): Promise<void> {
     await this.replica.stop();
     await this.master.stop();
   }
+}
+
+/** The keys a done() sends on one server: the group's five and the bell every release rings. */
+function doneKeys(name: string): string[] {
+  const base = `awaitgroup:{${name}}`;
+  return [
+    base,
+    `${base}:ops`,
+    `${base}:events`,
+    `${base}:leases`,
+    `${base}:opids`,
+    'awaitgroup:releases',
+  ];
+}
+
+/**
+ * A done()'s arguments to the add script: epoch, version seen, retry
+ * window, then one operation: its id, delta, done id, lease, task, lease
+ * ms, info.
+ */
+function doneArgs(epoch: string, op: string): string[] {
+  return [epoch, '0', '600000', op, '-1', '', '', '', '30000', ''];
 }
 
 /**
@@ -407,29 +413,10 @@ async function replicas(kind: Kind, pair: ReplicaPair, sizes: Sizes): Promise<Re
     const name = `bench-replicas-${kind}-${randomUUID()}`;
     const plain = await RedisWaitGroup.create(main.client, `${name}-plain`);
     const durable = await RedisWaitGroup.create(main.client, name, { replicas: 1 });
-    const base = `awaitgroup:{${name}}`;
-    const keys = [
-      base,
-      `${base}:ops`,
-      `${base}:events`,
-      `${base}:leases`,
-      `${base}:opids`,
-      'awaitgroup:releases',
-    ];
+    const keys = doneKeys(name);
     const sha = String(await call(['SCRIPT', 'LOAD', 'return 1']));
     let seq = 0;
-    const args = (): string[] => [
-      durable.handle.epoch,
-      '0',
-      '600000',
-      `r:${++seq}`,
-      '-1',
-      '',
-      '',
-      '',
-      '30000',
-      '',
-    ];
+    const args = (): string[] => doneArgs(durable.handle.epoch, `r:${++seq}`);
     const n = Math.max(10, Math.floor(sizes.serial / 4));
     await plain.add((sizes.rounds + 1) * n);
     await durable.add((sizes.rounds + 1) * n);
@@ -589,16 +576,7 @@ async function measure(kind: Kind, port: number, sizes: Sizes): Promise<RedisRow
     const { call } = main;
     const name = `bench-${kind}-${randomUUID()}`;
     const wg = await RedisWaitGroup.create(main.client, name);
-    const base = `awaitgroup:{${name}}`;
-    // The keys a done() sends on one server: the group's five and the bell every release rings.
-    const keys = [
-      base,
-      `${base}:ops`,
-      `${base}:events`,
-      `${base}:leases`,
-      `${base}:opids`,
-      'awaitgroup:releases',
-    ];
+    const keys = doneKeys(name);
     const sha = String(await call(['SCRIPT', 'LOAD', 'return 1']));
     const addSha = String(await call(['SCRIPT', 'LOAD', ADD]));
     const floorSha = String(await call(['SCRIPT', 'LOAD', FLOOR]));
@@ -606,20 +584,7 @@ async function measure(kind: Kind, port: number, sizes: Sizes): Promise<RedisRow
     await call(['HSET', floorKey, 'epoch', wg.handle.epoch, 'counter', '1000000000', 'ttl', TTL]);
     const prefix = randomUUID();
     let seq = 0;
-    // A done()'s arguments: epoch, version seen, retry window, operation id, delta, done id,
-    // lease, task, lease ms, info.
-    const args = (): string[] => [
-      wg.handle.epoch,
-      '0',
-      '600000',
-      `${prefix}:${++seq}`,
-      '-1',
-      '',
-      '',
-      '',
-      '30000',
-      '',
-    ];
+    const args = (): string[] => doneArgs(wg.handle.epoch, `${prefix}:${++seq}`);
     const r = (): Promise<unknown> =>
       call(['EVALSHA', sha, String(keys.length), ...keys, ...args()]);
     const direct = (): Promise<unknown> =>

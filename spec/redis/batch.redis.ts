@@ -5,16 +5,15 @@
  * own (its command counts are read).
  */
 
-import { createConnection, createServer, type Server as NetServer, type Socket } from 'node:net';
 import { expect } from 'chai';
 import { RedisWaitGroup } from '../../lib/redis/index.js';
 import { expectRejection } from '../helpers/async.js';
 import { expectWaitGroupErrorValue } from '../helpers/waitgroup.js';
 import { type Connected, connect, type Kind } from './support/clients.js';
 import { uniqueName } from './support/env.js';
-import { HoldingProxy } from './support/faults.js';
+import { CuttingProxy, type Direction, HoldingProxy } from './support/faults.js';
 import { until } from './support/members.js';
-import { freePort, Server } from './support/servers.js';
+import { Server } from './support/servers.js';
 
 /** How many times `command` ran on `server` since the last CONFIG RESETSTAT. */
 async function calls(server: Server, command: string): Promise<number> {
@@ -23,71 +22,16 @@ async function calls(server: Server, command: string): Promise<number> {
 }
 
 /**
- * A loopback proxy that cuts the connection at a batch of many changes:
- * either before the server gets it ('request') or after the server applied
- * it, its reply lost ('reply').
+ * cutsBatch tells the chunk at which a proxy cuts a batch of many changes:
+ * either before the server gets it ('request': one EVALSHA of thousands of
+ * bytes) or after the server applied it, its reply lost ('reply').
  */
-class CuttingProxy {
-  readonly port: number;
-  readonly #server: NetServer;
-  readonly #sockets = new Set<Socket>();
-  #armed: 'request' | 'reply' | undefined;
-  cuts = 0;
-
-  private constructor(port: number, server: NetServer) {
-    this.port = port;
-    this.#server = server;
-  }
-
-  static async start(upstream: number): Promise<CuttingProxy> {
-    const port = await freePort();
-    const self: { proxy?: CuttingProxy } = {};
-    const server = createServer((client) => {
-      const proxy = self.proxy as CuttingProxy;
-      const redis = createConnection(upstream, '127.0.0.1');
-      proxy.#sockets.add(client).add(redis);
-      const cut = (): void => {
-        proxy.#armed = undefined;
-        proxy.cuts++;
-        client.destroy();
-        redis.destroy();
-      };
-      client.on('data', (chunk: Buffer) => {
-        // A batch of many changes: one EVALSHA of thousands of bytes.
-        if (proxy.#armed === 'request' && chunk.length > 2000 && /EVALSHA/i.test(String(chunk))) {
-          cut();
-          return;
-        }
-        redis.write(chunk);
-      });
-      redis.on('data', (chunk: Buffer) => {
-        if (proxy.#armed === 'reply' && (String(chunk).match(/ok/g)?.length ?? 0) >= 10) {
-          cut();
-          return;
-        }
-        client.write(chunk);
-      });
-      const close = (): void => {
-        client.destroy();
-        redis.destroy();
-      };
-      client.on('error', close).on('close', close);
-      redis.on('error', close).on('close', close);
-    });
-    self.proxy = new CuttingProxy(port, server);
-    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-    return self.proxy;
-  }
-
-  /** arm cuts the connection at the next batch of many changes. */
-  arm(at: 'request' | 'reply'): void {
-    this.#armed = at;
-  }
-
-  async stop(): Promise<void> {
-    for (const socket of this.#sockets) socket.destroy();
-    await new Promise((resolve) => this.#server.close(resolve));
-  }
+function cutsBatch(at: Direction): (direction: Direction, chunk: Buffer) => boolean {
+  return (direction, chunk) =>
+    direction === at &&
+    (at === 'request'
+      ? chunk.length > 2000 && /EVALSHA/i.test(String(chunk))
+      : (String(chunk).match(/ok/g)?.length ?? 0) >= 10);
 }
 
 describe('R7 concurrent changes of one instance', function () {
@@ -241,7 +185,7 @@ describe('R7 concurrent changes of one instance', function () {
           try {
             const wg = await open(proxy.port);
             await wg.add(200);
-            proxy.arm(at);
+            proxy.cutAt(cutsBatch(at));
             const ids = Array.from({ length: 32 }, (_, i) => wg.done({ id: `job-${i}` }));
             const plain = Array.from({ length: 32 }, () => wg.done());
             await Promise.all([...ids, ...plain]);
@@ -266,13 +210,7 @@ describe('R17 replicas: 1 with concurrent changes of one instance', function () 
   const opened: Connected[] = [];
 
   before(async () => {
-    [master, replica] = await Promise.all([Server.start(), Server.start()]);
-    await master.cli('CONFIG', 'SET', 'repl-diskless-sync-delay', '0');
-    await replica.cli('REPLICAOF', '127.0.0.1', String(master.port));
-    await until(
-      async () => (await master.cli('INFO', 'replication')).includes('state=online'),
-      'the replica is in sync',
-    );
+    [master, replica] = await Server.startReplicated();
   });
   after(async () => {
     await Promise.all(opened.splice(0).map((c) => c.close().catch(() => {})));

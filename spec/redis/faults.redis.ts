@@ -4,72 +4,15 @@
  * after the server applied the call.
  */
 
-import { createConnection, createServer, type Server as NetServer, type Socket } from 'node:net';
 import { expect } from 'chai';
 import { RedisWaitGroup } from '../../lib/redis/index.js';
 import { expectPending, expectRejection } from '../helpers/async.js';
 import { expectWaitGroupErrorValue } from '../helpers/waitgroup.js';
 import { type Connected, connect, type Kind } from './support/clients.js';
 import { uniqueName } from './support/env.js';
+import { CuttingProxy } from './support/faults.js';
 import { Member, until } from './support/members.js';
-import { freePort, Server } from './support/servers.js';
-
-/**
- * A loopback proxy in front of a server that can drop the next reply and
- * cut the connection: the call was applied, its reply is lost (R7).
- */
-class LossyProxy {
-  readonly port: number;
-  readonly #server: NetServer;
-  readonly #sockets = new Set<Socket>();
-  #dropNext = false;
-  dropped = 0;
-
-  private constructor(port: number, server: NetServer) {
-    this.port = port;
-    this.#server = server;
-  }
-
-  static async start(upstream: number): Promise<LossyProxy> {
-    const port = await freePort();
-    let proxy: LossyProxy | undefined;
-    const server = createServer((client) => {
-      const redis = createConnection(upstream, '127.0.0.1');
-      (proxy as LossyProxy).#sockets.add(client).add(redis);
-      client.on('data', (chunk) => redis.write(chunk));
-      redis.on('data', (chunk) => {
-        const self = proxy as LossyProxy;
-        if (self.#dropNext && chunk.includes('ok')) {
-          self.#dropNext = false;
-          self.dropped++;
-          client.destroy();
-          redis.destroy();
-          return;
-        }
-        client.write(chunk);
-      });
-      const close = (): void => {
-        client.destroy();
-        redis.destroy();
-      };
-      client.on('error', close).on('close', close);
-      redis.on('error', close).on('close', close);
-    });
-    proxy = new LossyProxy(port, server);
-    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-    return proxy;
-  }
-
-  /** dropNextReply loses the next script reply (one that carries 'ok') and cuts that connection. */
-  dropNextReply(): void {
-    this.#dropNext = true;
-  }
-
-  async stop(): Promise<void> {
-    for (const socket of this.#sockets) socket.destroy();
-    await new Promise((resolve) => this.#server.close(resolve));
-  }
-}
+import { Server } from './support/servers.js';
 
 for (const kind of ['node-redis', 'ioredis'] as Kind[]) {
   describe(`RedisWaitGroup and server faults (${kind}, single server)`, function () {
@@ -154,7 +97,7 @@ for (const kind of ['node-redis', 'ioredis'] as Kind[]) {
 
     it('R7 applies a done once when its reply is lost and the call is sent again', async () => {
       const server = await serve(false);
-      const proxy = await LossyProxy.start(server.port);
+      const proxy = await CuttingProxy.start(server.port);
       cleanup.push(() => proxy.stop());
       const { client } = await open(proxy.port);
       const wg = await RedisWaitGroup.create(client, uniqueName());
@@ -162,10 +105,11 @@ for (const kind of ['node-redis', 'ioredis'] as Kind[]) {
       const waiting = wg.wait();
       await until(async () => (await wg.state()).waiters === 1, 'the waiter is registered');
       for (let i = 0; i < 2; i++) {
-        proxy.dropNextReply();
+        // The script's reply is lost after the server applied it.
+        proxy.cutAt((direction, chunk) => direction === 'reply' && chunk.includes('ok'));
         await wg.done();
       }
-      expect(proxy.dropped).to.equal(2);
+      expect(proxy.cuts).to.equal(2);
       expect(await wg.state()).to.deep.include({ counter: 1, waiters: 1 });
       await expectPending(waiting);
       await wg.done();

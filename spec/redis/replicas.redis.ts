@@ -23,14 +23,7 @@ describe('R17 replicas: n', function () {
   const opened: Connected[] = [];
 
   beforeEach(async () => {
-    [master, replica] = await Promise.all([Server.start(), Server.start()]);
-    // A full sync starts at once, not after diskless sync's default delay of 5 s.
-    await master.cli('CONFIG', 'SET', 'repl-diskless-sync-delay', '0');
-    await replica.cli('REPLICAOF', '127.0.0.1', String(master.port));
-    await until(
-      async () => (await master.cli('INFO', 'replication')).includes('state=online'),
-      'the replica is in sync',
-    );
+    [master, replica] = await Server.startReplicated();
   });
   afterEach(async () => {
     await Promise.all(opened.splice(0).map((c) => c.close().catch(() => {})));

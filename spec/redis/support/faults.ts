@@ -90,3 +90,68 @@ export class HoldingProxy {
     await new Promise((resolve) => this.#server.close(resolve));
   }
 }
+
+/** Which way a chunk goes through a proxy: to Redis, or back from it. */
+export type Direction = 'request' | 'reply';
+
+/**
+ * A proxy that cuts a connection at a chosen chunk: once armed, the first
+ * chunk its test matches is not forwarded and that connection is destroyed
+ * both ways (a request lost before Redis got it, or a reply lost after
+ * Redis applied it); then it is disarmed.
+ */
+export class CuttingProxy {
+  readonly port: number;
+  readonly #server: NetServer;
+  readonly #sockets = new Set<Socket>();
+  #test: ((direction: Direction, chunk: Buffer) => boolean) | undefined;
+  /** How many connections it cut. */
+  cuts = 0;
+
+  private constructor(port: number, server: NetServer) {
+    this.port = port;
+    this.#server = server;
+  }
+
+  /** start listens on a free loopback port and forwards to `upstream`. */
+  static async start(upstream: number): Promise<CuttingProxy> {
+    const port = await freePort();
+    const proxy: { self?: CuttingProxy } = {};
+    const server = createServer((client) => {
+      const self = proxy.self as CuttingProxy;
+      const redis = createConnection(upstream, '127.0.0.1');
+      self.#sockets.add(client).add(redis);
+      const forward = (direction: Direction, to: Socket) => (chunk: Buffer) => {
+        if (self.#test?.(direction, chunk)) {
+          self.#test = undefined;
+          self.cuts++;
+          client.destroy();
+          redis.destroy();
+          return;
+        }
+        to.write(chunk);
+      };
+      client.on('data', forward('request', redis));
+      redis.on('data', forward('reply', client));
+      const close = (): void => {
+        client.destroy();
+        redis.destroy();
+      };
+      client.on('error', close).on('close', close);
+      redis.on('error', close).on('close', close);
+    });
+    proxy.self = new CuttingProxy(port, server);
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+    return proxy.self;
+  }
+
+  /** cutAt arms the proxy: the next chunk `test` matches cuts its connection. */
+  cutAt(test: (direction: Direction, chunk: Buffer) => boolean): void {
+    this.#test = test;
+  }
+
+  async stop(): Promise<void> {
+    for (const socket of this.#sockets) socket.destroy();
+    await new Promise((resolve) => this.#server.close(resolve));
+  }
+}

@@ -145,6 +145,29 @@ export class Server {
     return server;
   }
 
+  /**
+   * startReplicated starts a master and one replica of it, and resolves once
+   * the replication link is up (a full sync starts at once, not after
+   * diskless sync's default delay of 5 s). The bound (30 s) is a hang guard.
+   */
+  static async startReplicated(): Promise<[master: Server, replica: Server]> {
+    const [master, replica] = await Promise.all([Server.start(), Server.start()]);
+    try {
+      await master.cli('CONFIG', 'SET', 'repl-diskless-sync-delay', '0');
+      await replica.cli('REPLICAOF', '127.0.0.1', String(master.port));
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        const info = await master.cli('INFO', 'replication');
+        if (/slave0:.*state=online/.test(info)) return [master, replica];
+        if (Date.now() > deadline) throw new Error(`the replica did not come online: ${info}`);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    } catch (error) {
+      await Promise.all([master.stop(), replica.stop()]);
+      throw error;
+    }
+  }
+
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
   }
