@@ -56,11 +56,9 @@ export class Batch<T> {
    * `signal.reason`; a change still queued is then never sent.
    */
   submit(change: T, signal: AbortSignal | undefined): Promise<void> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (!this.#busy) return this.#alone(change, signal);
     return new Promise<void>((resolve, reject) => {
-      if (signal?.aborted) {
-        reject(signal.reason);
-        return;
-      }
       const entry: Entry<T> = {
         change,
         signal,
@@ -78,8 +76,24 @@ export class Batch<T> {
         signal.addEventListener('abort', entry.onAbort, { once: true });
       }
       this.#queue.push(entry);
-      if (!this.#busy) void this.#pump();
     });
+  }
+
+  /**
+   * alone sends a change when nothing is in flight: a batch of one, with no
+   * queue entry of its own (the commonest call pays for no gathering). Its
+   * signal is the batch's. What is queued meanwhile goes after it.
+   */
+  async #alone(change: T, signal: AbortSignal | undefined): Promise<void> {
+    this.#busy = true;
+    let outcome: Outcome;
+    try {
+      [outcome] = await this.#send([change], signal, performance.now());
+    } finally {
+      if (this.#queue.length > 0) void this.#pump();
+      else this.#busy = false;
+    }
+    if (outcome !== undefined) throw outcome.error;
   }
 
   /** pump sends the queued changes, a batch at a time, until none is left. */

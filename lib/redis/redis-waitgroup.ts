@@ -702,7 +702,9 @@ export class RedisWaitGroup implements AsyncDisposable {
     signal: AbortSignal | undefined,
     since: number,
   ): Promise<readonly Outcome[]> {
-    const args = changes.flatMap((change) => change.args);
+    // A batch of one (the commonest) sends its own arguments, and its reply is its own.
+    const args =
+      changes.length === 1 ? (changes[0] as Change).args : changes.flatMap((c) => c.args);
     const limit = this.#retryFor - (performance.now() - since);
     const reply = await this.#run(scripts.add, args, { signal, limit });
     // A refusal of the prelude (lost, tasklost) is every change's.
@@ -713,7 +715,7 @@ export class RedisWaitGroup implements AsyncDisposable {
     const outcomes: Outcome[] = [];
     const seen: unknown[][] = [];
     for (let i = 0; i < changes.length; i++) {
-      const own = reply.slice(4 * i, 4 * i + 4);
+      const own = changes.length === 1 ? reply : reply.slice(4 * i, 4 * i + 4);
       try {
         this.#refuse(own, changes[i]?.delta);
       } catch (error) {
