@@ -311,30 +311,10 @@ export class Waker {
     clearTimeout(this.#idle);
     for (const timer of this.#resubscribed) clearTimeout(timer);
     this.#resubscribed = [];
-    const subscriber = this.#subscriber;
+    closeQuietly(this.#subscriber);
     this.#subscriber = undefined;
-    subscriber?.then(
-      (connection) => {
-        try {
-          connection.close();
-        } catch {
-          // Already closed.
-        }
-      },
-      () => {},
-    );
-    const blocking = this.#blocking;
+    closeQuietly(this.#blocking);
     this.#blocking = undefined;
-    blocking?.then(
-      (connection) => {
-        try {
-          connection.close();
-        } catch {
-          // Already closed.
-        }
-      },
-      () => {},
-    );
   }
 
   /** ended: the user closed the client; every watcher hears it once. */
@@ -470,16 +450,22 @@ export class Waker {
   }
 
   #recheckAll(): void {
-    for (const stream of [...this.#streams.values()]) {
-      for (const watcher of [...stream.watchers]) {
-        try {
-          watcher.recheck();
-        } catch {
-          // A watcher's failure is its own.
-        }
-      }
-    }
+    for (const stream of [...this.#streams.values()]) this.#recheckStream(stream);
   }
+}
+
+/** closeQuietly closes a connection once it is open; one that failed to open, or is closed, is left. */
+function closeQuietly(opening: Promise<{ close(): void }> | undefined): void {
+  opening?.then(
+    (connection) => {
+      try {
+        connection.close();
+      } catch {
+        // Already closed.
+      }
+    },
+    () => {},
+  );
 }
 
 type Entries = [string, unknown][];

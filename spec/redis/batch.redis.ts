@@ -11,7 +11,7 @@ import { expectRejection } from '../helpers/async.js';
 import { expectWaitGroupErrorValue } from '../helpers/waitgroup.js';
 import { type Connected, connect, type Kind } from './support/clients.js';
 import { uniqueName } from './support/env.js';
-import { CuttingProxy, type Direction, HoldingProxy } from './support/faults.js';
+import { type Direction, FaultProxy } from './support/faults.js';
 import { until } from './support/members.js';
 import { Server } from './support/servers.js';
 
@@ -129,7 +129,7 @@ describe('R7 concurrent changes of one instance', function () {
       });
 
       it('R14 a change aborted after its batch was sent rejects at once; the batch goes on and applies it', async () => {
-        const proxy = await HoldingProxy.start(server.port);
+        const proxy = await FaultProxy.start(server.port);
         try {
           const wg = await open(proxy.port);
           await wg.add(3);
@@ -181,7 +181,7 @@ describe('R7 concurrent changes of one instance', function () {
 
       for (const at of ['request', 'reply'] as const) {
         it(`a connection cut at a batch in flight (${at === 'request' ? 'before Redis got it' : 'its reply lost'}) applies every change exactly once`, async () => {
-          const proxy = await CuttingProxy.start(server.port);
+          const proxy = await FaultProxy.start(server.port);
           try {
             const wg = await open(proxy.port);
             await wg.add(200);

@@ -10,7 +10,7 @@ import { expectPending, expectRejection } from '../helpers/async.js';
 import { expectWaitGroupErrorValue } from '../helpers/waitgroup.js';
 import { type Connected, connect, type Kind } from './support/clients.js';
 import { uniqueName } from './support/env.js';
-import { CuttingProxy } from './support/faults.js';
+import { FaultProxy } from './support/faults.js';
 import { Member, until } from './support/members.js';
 import { Server } from './support/servers.js';
 
@@ -97,7 +97,7 @@ for (const kind of ['node-redis', 'ioredis'] as Kind[]) {
 
     it('R7 applies a done once when its reply is lost and the call is sent again', async () => {
       const server = await serve(false);
-      const proxy = await CuttingProxy.start(server.port);
+      const proxy = await FaultProxy.start(server.port);
       cleanup.push(() => proxy.stop());
       const { client } = await open(proxy.port);
       const wg = await RedisWaitGroup.create(client, uniqueName());

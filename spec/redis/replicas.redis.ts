@@ -12,7 +12,7 @@ import { expectRejection } from '../helpers/async.js';
 import { expectWaitGroupErrorValue } from '../helpers/waitgroup.js';
 import { type Connected, connect, type Kind } from './support/clients.js';
 import { uniqueName } from './support/env.js';
-import { HoldingProxy } from './support/faults.js';
+import { FaultProxy } from './support/faults.js';
 import { until } from './support/members.js';
 import { freePort, Server } from './support/servers.js';
 
@@ -66,7 +66,7 @@ describe('R17 replicas: n', function () {
   const detach = async (): Promise<void> => {
     await replica.cli('REPLICAOF', '127.0.0.1', String(await freePort()));
   };
-  const promote = async (proxy: HoldingProxy): Promise<void> => {
+  const promote = async (proxy: FaultProxy): Promise<void> => {
     await replica.cli('REPLICAOF', 'NO', 'ONE');
     proxy.retarget(replica.port);
   };
@@ -209,7 +209,7 @@ describe('R17 replicas: n', function () {
 
   for (const kind of ['node-redis', 'ioredis'] as Kind[]) {
     it(`R16 a failover to a replica that was behind is ERR_WAITGROUP_LOST for calls and pending waits, never an early release (${kind})`, async () => {
-      const proxy = await HoldingProxy.start(master.port);
+      const proxy = await FaultProxy.start(master.port);
       try {
         const connected = await connect({ kind, cluster: false, ports: [proxy.port] });
         opened.push(connected);
@@ -237,7 +237,7 @@ describe('R17 replicas: n', function () {
   }
 
   it('R17 with replicas: 1 a change the replica did not get is never reported as applied', async () => {
-    const proxy = await HoldingProxy.start(master.port);
+    const proxy = await FaultProxy.start(master.port);
     try {
       const connected = await connect({ kind: 'ioredis', cluster: false, ports: [proxy.port] });
       opened.push(connected);

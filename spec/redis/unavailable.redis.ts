@@ -19,7 +19,7 @@ import { collect } from '../helpers/child.js';
 import { expectWaitGroupErrorValue } from '../helpers/waitgroup.js';
 import { type Connected, connect, type Kind } from './support/clients.js';
 import { uniqueName } from './support/env.js';
-import { HoldingProxy } from './support/faults.js';
+import { FaultProxy } from './support/faults.js';
 import { until } from './support/members.js';
 import { freePort, Server } from './support/servers.js';
 
@@ -62,7 +62,7 @@ function runCloser(options: object): {
 describe('R14 bounded, never stuck, never crashing', function () {
   this.timeout(60_000);
   let server: Server;
-  let proxy: HoldingProxy;
+  let proxy: FaultProxy;
   const opened: Connected[] = [];
 
   before(async () => {
@@ -72,7 +72,7 @@ describe('R14 bounded, never stuck, never crashing', function () {
     await server.stop();
   });
   beforeEach(async () => {
-    proxy = await HoldingProxy.start(server.port);
+    proxy = await FaultProxy.start(server.port);
   });
   afterEach(async () => {
     await Promise.all(opened.splice(0).map((c) => c.close().catch(() => {})));

@@ -1,8 +1,10 @@
 /**
- * A loopback TCP proxy in front of a server, for the faults of R14: it can
- * stop answering (hold every byte both ways, connections open: a server
- * that hangs or a network partition), answer again, or cut every
- * connection.
+ * A loopback TCP proxy in front of a server, for the faults of R7 and R14:
+ * it can stop answering (hold every byte both ways, connections open: a
+ * server that hangs or a network partition), answer again, cut every
+ * connection, send new connections elsewhere (a failover), or cut one
+ * connection at a chosen chunk (a request lost before Redis got it, or a
+ * reply lost after Redis applied it).
  *
  * @module
  */
@@ -10,13 +12,19 @@
 import { createConnection, createServer, type Server as NetServer, type Socket } from 'node:net';
 import { freePort } from './servers.js';
 
-/** A proxy whose traffic can be held. */
-export class HoldingProxy {
+/** Which way a chunk goes through a proxy: to Redis, or back from it. */
+export type Direction = 'request' | 'reply';
+
+/** A proxy whose traffic can be held, cut, or cut at a chosen chunk. */
+export class FaultProxy {
   readonly port: number;
   readonly #server: NetServer;
   #upstream = 0;
   readonly #pairs = new Set<[Socket, Socket]>();
   #held = false;
+  #test: ((direction: Direction, chunk: Buffer) => boolean) | undefined;
+  /** How many connections {@link cutAt} cut. */
+  cuts = 0;
 
   private constructor(port: number, server: NetServer) {
     this.port = port;
@@ -24,29 +32,38 @@ export class HoldingProxy {
   }
 
   /** start listens on a free loopback port and forwards to `upstream`. */
-  static async start(upstream: number): Promise<HoldingProxy> {
+  static async start(upstream: number): Promise<FaultProxy> {
     const port = await freePort();
-    const proxy: { self?: HoldingProxy } = {};
+    const proxy: { self?: FaultProxy } = {};
     const server = createServer((client) => {
-      const self = proxy.self as HoldingProxy;
+      const self = proxy.self as FaultProxy;
       const redis = createConnection(self.#upstream, '127.0.0.1');
       const pair: [Socket, Socket] = [client, redis];
       self.#pairs.add(pair);
-      client.pipe(redis);
-      redis.pipe(client);
-      if (self.#held) {
-        client.pause();
-        redis.pause();
-      }
       const close = (): void => {
         client.destroy();
         redis.destroy();
         self.#pairs.delete(pair);
       };
+      const forward = (direction: Direction, to: Socket) => (chunk: Buffer) => {
+        if (self.#test?.(direction, chunk)) {
+          self.#test = undefined;
+          self.cuts++;
+          close();
+          return;
+        }
+        to.write(chunk);
+      };
+      client.on('data', forward('request', redis));
+      redis.on('data', forward('reply', client));
+      if (self.#held) {
+        client.pause();
+        redis.pause();
+      }
       client.on('error', close).on('close', close);
       redis.on('error', close).on('close', close);
     });
-    proxy.self = new HoldingProxy(port, server);
+    proxy.self = new FaultProxy(port, server);
     proxy.self.#upstream = upstream;
     await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
     return proxy.self;
@@ -85,73 +102,13 @@ export class HoldingProxy {
     this.#pairs.clear();
   }
 
-  async stop(): Promise<void> {
-    this.cut();
-    await new Promise((resolve) => this.#server.close(resolve));
-  }
-}
-
-/** Which way a chunk goes through a proxy: to Redis, or back from it. */
-export type Direction = 'request' | 'reply';
-
-/**
- * A proxy that cuts a connection at a chosen chunk: once armed, the first
- * chunk its test matches is not forwarded and that connection is destroyed
- * both ways (a request lost before Redis got it, or a reply lost after
- * Redis applied it); then it is disarmed.
- */
-export class CuttingProxy {
-  readonly port: number;
-  readonly #server: NetServer;
-  readonly #sockets = new Set<Socket>();
-  #test: ((direction: Direction, chunk: Buffer) => boolean) | undefined;
-  /** How many connections it cut. */
-  cuts = 0;
-
-  private constructor(port: number, server: NetServer) {
-    this.port = port;
-    this.#server = server;
-  }
-
-  /** start listens on a free loopback port and forwards to `upstream`. */
-  static async start(upstream: number): Promise<CuttingProxy> {
-    const port = await freePort();
-    const proxy: { self?: CuttingProxy } = {};
-    const server = createServer((client) => {
-      const self = proxy.self as CuttingProxy;
-      const redis = createConnection(upstream, '127.0.0.1');
-      self.#sockets.add(client).add(redis);
-      const forward = (direction: Direction, to: Socket) => (chunk: Buffer) => {
-        if (self.#test?.(direction, chunk)) {
-          self.#test = undefined;
-          self.cuts++;
-          client.destroy();
-          redis.destroy();
-          return;
-        }
-        to.write(chunk);
-      };
-      client.on('data', forward('request', redis));
-      redis.on('data', forward('reply', client));
-      const close = (): void => {
-        client.destroy();
-        redis.destroy();
-      };
-      client.on('error', close).on('close', close);
-      redis.on('error', close).on('close', close);
-    });
-    proxy.self = new CuttingProxy(port, server);
-    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-    return proxy.self;
-  }
-
-  /** cutAt arms the proxy: the next chunk `test` matches cuts its connection. */
+  /** cutAt arms the proxy: the next chunk `test` matches is dropped and its connection cut. */
   cutAt(test: (direction: Direction, chunk: Buffer) => boolean): void {
     this.#test = test;
   }
 
   async stop(): Promise<void> {
-    for (const socket of this.#sockets) socket.destroy();
+    this.cut();
     await new Promise((resolve) => this.#server.close(resolve));
   }
 }
